@@ -1,1 +1,5 @@
-fn main() {}
+//! `llm-server`: the LLM gateway. See the README for configuration.
+
+fn main() -> std::process::ExitCode {
+    llm_server::run()
+}

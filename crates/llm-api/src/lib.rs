@@ -1,0 +1,22 @@
+//! The HTTP surface of the LLM gateway, on actix-web.
+//!
+//! It owns the one route table ([`configure`]), turning HTTP bodies into canonical requests, the
+//! OpenAI-compatible wire format (JSON and SSE), the seed's simple `/llm/*` REST API, request ids and
+//! overhead headers, and the single [`ApiError`] -> HTTP mapping.
+//!
+//! It holds no business logic: every request goes through [`llm_gateway::Gateway`]. Nothing below this
+//! crate knows actix.
+
+mod body;
+mod error;
+mod handlers;
+mod headers;
+mod routes;
+mod sse;
+mod state;
+
+pub use error::{ApiError, ErrorBody};
+pub use headers::{OVERHEAD_HEADER, PROVIDER_HEADER, REQUEST_ID_HEADER};
+pub use routes::configure;
+pub use sse::{encode_openai_chunk, openai_sse};
+pub use state::ApiState;

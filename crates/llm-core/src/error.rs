@@ -74,6 +74,11 @@ impl ErrorKind {
         }
     }
 
+    /// The kind whose [`code`](Self::code) is `code`.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.code() == code)
+    }
+
     /// Where an error of this kind comes from when nothing more specific is known.
     pub const fn default_origin(self) -> ErrorOrigin {
         match self {
@@ -256,6 +261,9 @@ mod tests {
     fn codes_are_unique_snake_case() {
         let mut codes: Vec<_> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
         assert!(codes.iter().all(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_')));
+        for kind in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_code(kind.code()), Some(kind));
+        }
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), ErrorKind::ALL.len());

@@ -1,0 +1,25 @@
+//! The LLM gateway engine: what teams embed in their own Rust services.
+//!
+//! It owns the configuration (layered defaults, TOML file and `LLM__SECTION__KEY` environment, validated
+//! into a [`Config`] that is valid by construction), the [`ProviderRegistry`] (providers added and
+//! removed at run time), the [`Router`] that turns a client's model name into a provider and an upstream
+//! model, the [`HealthMonitor`] that probes providers for free, and [`Gateway`], whose `complete` and
+//! `stream` run every request through one pipeline:
+//!
+//! validate -> admit -> cache lookup -> route -> call provider -> account -> cache store.
+//!
+//! This crate knows no HTTP server framework (no actix, no juniper); the API layer sits on top of it.
+
+pub mod config;
+mod gateway;
+mod health;
+mod providers;
+mod registry;
+mod router;
+
+pub use config::{Config, ConfigError, ProviderConfig, ProviderSpec};
+pub use gateway::{Completion, CompletionStream, Gateway, RequestContext};
+pub use health::{HealthMonitor, HealthStatus, OverallHealth, ProviderHealthRecord};
+pub use providers::build_provider;
+pub use registry::{ProviderEntry, ProviderRegistry, ProviderSnapshot};
+pub use router::{Route, Router};

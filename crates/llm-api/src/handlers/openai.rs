@@ -1,0 +1,63 @@
+//! The OpenAI-compatible API: `/v1/chat/completions` and `/v1/models`.
+
+use actix_web::web::{Data, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use llm_core::ChatRequest;
+use serde::Serialize;
+
+use super::{context, record_upstream, routed_ok, sse_ok};
+use crate::body::{parse_json, read_limited};
+use crate::error::ApiError;
+use crate::sse::openai_sse;
+use crate::state::ApiState;
+
+/// `POST /v1/chat/completions`, streamed when the body says `"stream": true`.
+pub(crate) async fn chat_completions(
+    request: HttpRequest,
+    payload: Payload,
+    state: Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_limited(&request, payload, state.max_body_bytes).await?;
+    let chat: ChatRequest = parse_json(&body)?;
+    let ctx = context(&request);
+    if chat.stream == Some(true) {
+        let include_usage = chat.wants_stream_usage();
+        let opened = state.gateway.stream(&ctx, chat).await?;
+        record_upstream(&request, opened.upstream_latency);
+        Ok(sse_ok(&opened.provider).streaming(openai_sse(opened.chunks, include_usage)))
+    } else {
+        let completion = state.gateway.complete(&ctx, chat).await?;
+        record_upstream(&request, completion.upstream_latency);
+        Ok(routed_ok(&completion.provider).json(&completion.response))
+    }
+}
+
+#[derive(Serialize)]
+struct ModelList {
+    object: &'static str,
+    data: Vec<ModelObject>,
+}
+
+#[derive(Serialize)]
+struct ModelObject {
+    id: String,
+    object: &'static str,
+    created: u64,
+    owned_by: String,
+}
+
+/// `GET /v1/models`: the aliases, then `provider/model` for every enabled provider's models.
+pub(crate) async fn list_models(state: Data<ApiState>) -> HttpResponse {
+    let data = state
+        .gateway
+        .model_names()
+        .into_iter()
+        .map(|(id, owned_by)| ModelObject {
+            id,
+            object: "model",
+            created: 0,
+            owned_by,
+        })
+        .collect();
+    HttpResponse::Ok().json(ModelList { object: "list", data })
+}

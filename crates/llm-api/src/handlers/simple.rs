@@ -1,0 +1,88 @@
+//! The seed's simple REST API: `/llm/complete` and `/llm/complete/stream`.
+//!
+//! The body is a chat request in which `prompt` (a string) may stand in for `messages`.
+
+use actix_web::web::{Data, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use llm_core::{ChatRequest, FinishReason, LlmError, ProviderId, ToolCall, Usage};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::{context, record_upstream, routed_ok, sse_ok};
+use crate::body::{parse_json, read_limited};
+use crate::error::ApiError;
+use crate::sse::simple_sse;
+use crate::state::ApiState;
+
+/// Turns the simple body into a chat request.
+fn simple_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
+    let mut object: Map<String, Value> = parse_json(body)?;
+    match (object.remove("prompt"), object.contains_key("messages")) {
+        (Some(_), true) => {
+            return Err(LlmError::invalid_param("prompt", "give either `prompt` or `messages`, not both").into());
+        }
+        (Some(Value::String(prompt)), false) => {
+            object.insert("messages".to_owned(), json!([{"role": "user", "content": prompt}]));
+        }
+        (Some(_), false) => return Err(LlmError::invalid_param("prompt", "`prompt` must be a string").into()),
+        (None, true) => {}
+        (None, false) => {
+            return Err(LlmError::invalid_param("messages", "give `prompt` (a string) or `messages`").into());
+        }
+    }
+    object.remove("stream");
+    parse_json(&serde_json::to_vec(&object).map_err(|error| LlmError::internal(error.to_string()))?)
+}
+
+/// The simple API's answer.
+#[derive(Serialize)]
+struct SimpleCompletion<'a> {
+    id: &'a str,
+    model: &'a str,
+    provider: &'a ProviderId,
+    content: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<&'a Vec<ToolCall>>,
+    finish_reason: Option<FinishReason>,
+    usage: Option<&'a Usage>,
+    cached: bool,
+    latency_ms: u64,
+}
+
+/// `POST /llm/complete`.
+pub(crate) async fn complete(request: HttpRequest, payload: Payload, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let body = read_limited(&request, payload, state.max_body_bytes).await?;
+    let chat = simple_request(&body)?;
+    let ctx = context(&request);
+    let completion = state.gateway.complete(&ctx, chat).await?;
+    record_upstream(&request, completion.upstream_latency);
+    let response = &completion.response;
+    let choice = response.choices.first();
+    let answer = SimpleCompletion {
+        id: &response.id,
+        model: &response.model,
+        provider: &completion.provider,
+        content: response.first_text(),
+        tool_calls: choice.and_then(|choice| choice.message.tool_calls.as_ref()),
+        finish_reason: response.first_finish_reason(),
+        usage: response.usage.as_ref(),
+        cached: completion.cached,
+        latency_ms: u64::try_from(ctx.received_at.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    Ok(routed_ok(&completion.provider).json(&answer))
+}
+
+/// `POST /llm/complete/stream`.
+pub(crate) async fn complete_stream(
+    request: HttpRequest,
+    payload: Payload,
+    state: Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_limited(&request, payload, state.max_body_bytes).await?;
+    let chat = simple_request(&body)?;
+    let ctx = context(&request);
+    let opened = state.gateway.stream(&ctx, chat).await?;
+    record_upstream(&request, opened.upstream_latency);
+    let events = simple_sse(opened.chunks, opened.provider.clone(), opened.cached, ctx.received_at);
+    Ok(sse_ok(&opened.provider).streaming(events))
+}

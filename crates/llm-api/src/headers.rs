@@ -1,0 +1,51 @@
+//! Request ids and the gateway's own headers, added to every response by one middleware.
+
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
+use llm_core::RequestId;
+
+/// The request id, taken from the request when given.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// The gateway's own time in milliseconds, excluding time spent waiting on the provider.
+pub const OVERHEAD_HEADER: &str = "x-llm-overhead-ms";
+/// The provider that served (or failed) the request.
+pub const PROVIDER_HEADER: &str = "x-llm-provider";
+
+/// Time a handler spent waiting on a provider; handlers insert it into the request's extensions.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UpstreamTime(pub Duration);
+
+/// Assigns the request id before the handler runs; stamps `x-request-id` and `x-llm-overhead-ms` on
+/// whatever response comes back, errors included.
+pub(crate) async fn stamp_headers(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let client_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok());
+    let request_id = RequestId::from_client_or_generate(client_id);
+    request.extensions_mut().insert(request_id.clone());
+    let mut response = next.call(request).await?;
+    let upstream = response
+        .request()
+        .extensions()
+        .get::<UpstreamTime>()
+        .map_or(Duration::ZERO, |time| time.0);
+    let overhead = started.elapsed().saturating_sub(upstream);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
+        headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&format!("{:.3}", overhead.as_secs_f64() * 1000.0)) {
+        headers.insert(HeaderName::from_static(OVERHEAD_HEADER), value);
+    }
+    Ok(response)
+}

@@ -1,0 +1,156 @@
+//! Configuration: the raw shape users write, its loading, and the validated [`Config`].
+//!
+//! Layers, later ones winning: the embedded defaults, a TOML file, then `LLM__SECTION__KEY` environment
+//! variables. Unknown keys are refused. Secrets are written as `env:VAR` references (or literals) and
+//! held as [`secrecy::SecretString`], never printed.
+
+mod load;
+mod raw;
+mod secret;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use llm_core::ProviderId;
+use llm_provider_mock::MockSettings;
+use secrecy::SecretString;
+
+pub use load::{ConfigSource, ENV_PREFIX, from_toml, load};
+pub use raw::RawConfig;
+
+/// A configuration problem, naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The sources could not be read or did not match the expected shape (unknown key, bad type).
+    #[error("{0}")]
+    Parse(Box<figment::Error>),
+    /// A value is present but not acceptable.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// The dotted key, e.g. `providers[1].base_url`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Listener and HTTP limits.
+    pub server: ServerConfig,
+    /// Health probing.
+    pub health: HealthConfig,
+    /// Providers in configured order (the order bare model names are looked up in).
+    pub providers: Vec<ProviderConfig>,
+    /// Public model names and where they are served.
+    pub models: BTreeMap<String, ModelAlias>,
+}
+
+/// Listener and HTTP limits.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Where to listen.
+    pub bind: SocketAddr,
+    /// Larger request bodies get 413.
+    pub max_body_bytes: usize,
+    /// How long in-flight requests and streams may run on after a shutdown signal.
+    pub shutdown_grace: Duration,
+}
+
+/// Health probing.
+#[derive(Clone, Debug)]
+pub struct HealthConfig {
+    /// Time between probe rounds.
+    pub probe_interval: Duration,
+    /// Longest a single probe may take.
+    pub probe_timeout: Duration,
+}
+
+/// One configured provider.
+#[derive(Clone, Debug)]
+pub struct ProviderConfig {
+    /// Its id.
+    pub id: ProviderId,
+    /// Disabled providers are listed but never routed to.
+    pub enabled: bool,
+    /// Type-specific settings.
+    pub spec: ProviderSpec,
+}
+
+/// Type-specific provider settings.
+#[derive(Clone, Debug)]
+pub enum ProviderSpec {
+    /// OpenAI or any OpenAI-compatible server.
+    OpenAi(OpenAiSpec),
+    /// The deterministic mock.
+    Mock(MockSettings),
+}
+
+impl ProviderSpec {
+    /// The `type` name as written in config.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::OpenAi(spec) if spec.compatible => "openai_compatible",
+            Self::OpenAi(_) => "openai",
+            Self::Mock(_) => "mock",
+        }
+    }
+}
+
+/// Settings of an OpenAI(-compatible) provider.
+#[derive(Clone, Debug)]
+pub struct OpenAiSpec {
+    /// `type = "openai_compatible"` rather than `openai`.
+    pub compatible: bool,
+    /// The API root, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    /// The resolved key.
+    pub api_key: Option<SecretString>,
+    /// `OpenAI-Organization`.
+    pub organization: Option<String>,
+    /// Extra headers sent upstream.
+    pub headers: BTreeMap<String, String>,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Until response headers.
+    pub first_byte_timeout: Duration,
+    /// Between stream chunks.
+    pub idle_timeout: Duration,
+    /// A whole non-streamed exchange.
+    pub request_timeout: Duration,
+}
+
+/// Where a public model name is served, in order of preference.
+#[derive(Clone, Debug)]
+pub struct ModelAlias {
+    /// Deployments tried in order; the first whose provider is present and enabled serves.
+    pub deployments: Vec<Deployment>,
+}
+
+/// A provider and the upstream model name there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deployment {
+    /// The provider id.
+    pub provider: ProviderId,
+    /// The upstream model name.
+    pub model: String,
+}
+
+impl Config {
+    /// The embedded default configuration, as `make run` serves it with no config file.
+    pub fn embedded_default() -> Result<Self, ConfigError> {
+        load(&ConfigSource::default())
+    }
+}

@@ -1,0 +1,161 @@
+//! Provider health: free periodic probes and the readiness verdict.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+use llm_core::{ErrorKind, LlmError, ProviderId, unix_time_secs};
+use serde::Serialize;
+
+use crate::registry::{ProviderEntry, ProviderRegistry};
+
+/// A provider's state as the last probe saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Healthy,
+    Unhealthy,
+}
+
+/// The result of a provider's last probe.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProviderHealthRecord {
+    pub status: HealthStatus,
+    pub latency_ms: u64,
+    /// Unix seconds.
+    pub checked_at: u64,
+    /// The error code and message when unhealthy (client-safe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ProviderHealthRecord {
+    fn from_outcome(latency: Duration, error: Option<&LlmError>) -> Self {
+        Self {
+            status: if error.is_none() {
+                HealthStatus::Healthy
+            } else {
+                HealthStatus::Unhealthy
+            },
+            latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+            checked_at: unix_time_secs(),
+            error: error.map(|error| format!("{}: {}", error.code(), error.message())),
+        }
+    }
+}
+
+/// The gateway's overall health.
+#[derive(Clone, Debug, Serialize)]
+pub struct OverallHealth {
+    /// `ok` (every enabled provider healthy), `degraded` (some), `unavailable` (none) or `starting`
+    /// (not probed yet).
+    pub status: &'static str,
+    /// Whether the gateway can serve: at least one enabled provider is healthy.
+    pub ready: bool,
+    /// Each provider's last result (`null` before its first probe).
+    pub providers: Vec<ProviderHealthView>,
+}
+
+/// One provider in the health report.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProviderHealthView {
+    pub id: ProviderId,
+    pub enabled: bool,
+    pub health: Option<ProviderHealthRecord>,
+}
+
+impl OverallHealth {
+    /// Judges the registry's current records.
+    pub fn of(registry: &ProviderRegistry) -> Self {
+        let entries = registry.snapshot();
+        let providers: Vec<ProviderHealthView> = entries
+            .iter()
+            .map(|entry| ProviderHealthView {
+                id: entry.id().clone(),
+                enabled: entry.is_enabled(),
+                health: entry.health(),
+            })
+            .collect();
+        let enabled: Vec<&ProviderHealthView> = providers.iter().filter(|view| view.enabled).collect();
+        let healthy = enabled
+            .iter()
+            .filter(|view| matches!(&view.health, Some(record) if record.status == HealthStatus::Healthy))
+            .count();
+        let probed = enabled.iter().filter(|view| view.health.is_some()).count();
+        let status = if healthy > 0 && healthy == enabled.len() {
+            "ok"
+        } else if healthy > 0 {
+            "degraded"
+        } else if probed < enabled.len() {
+            "starting"
+        } else {
+            "unavailable"
+        };
+        Self {
+            status,
+            ready: healthy > 0,
+            providers,
+        }
+    }
+}
+
+/// Probes every provider with its free health call, on an interval.
+#[derive(Clone, Debug)]
+pub struct HealthMonitor {
+    registry: Arc<ProviderRegistry>,
+    interval: Duration,
+    timeout: Duration,
+}
+
+impl HealthMonitor {
+    /// A monitor over `registry`.
+    pub fn new(registry: Arc<ProviderRegistry>, interval: Duration, timeout: Duration) -> Self {
+        Self {
+            registry,
+            interval,
+            timeout,
+        }
+    }
+
+    /// Probes every provider once, concurrently, each bounded by the probe timeout.
+    pub async fn probe_all(&self) {
+        let entries = self.registry.snapshot();
+        join_all(entries.iter().map(|entry| probe(entry, self.timeout))).await;
+    }
+
+    /// Runs probe rounds forever; the caller aborts the task on shutdown.
+    pub async fn run(self) {
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            self.probe_all().await;
+        }
+    }
+}
+
+/// Probes one provider and records the outcome; a healthy provider with no model list gets one.
+pub(crate) async fn probe(entry: &ProviderEntry, timeout: Duration) {
+    let started = tokio::time::Instant::now();
+    let outcome = match tokio::time::timeout(timeout, entry.provider().health()).await {
+        Ok(report) => report.error,
+        Err(_) => Some(LlmError::from_provider(
+            entry.id(),
+            ErrorKind::Timeout,
+            format!("health probe took longer than {} ms", timeout.as_millis()),
+        )),
+    };
+    entry.set_health(ProviderHealthRecord::from_outcome(started.elapsed(), outcome.as_ref()));
+    if outcome.is_none() && entry.models().is_empty() {
+        refresh_models(entry, timeout).await;
+    }
+}
+
+/// Fetches the provider's model list, keeping the old one on failure.
+pub(crate) async fn refresh_models(entry: &ProviderEntry, timeout: Duration) {
+    match tokio::time::timeout(timeout, entry.provider().models()).await {
+        Ok(Ok(models)) => entry.set_models(models),
+        Ok(Err(error)) => tracing::warn!(provider = %entry.id(), %error, "listing models failed"),
+        Err(_) => tracing::warn!(provider = %entry.id(), "listing models timed out"),
+    }
+}

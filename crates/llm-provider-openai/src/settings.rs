@@ -1,0 +1,96 @@
+//! The settings of one OpenAI-style upstream.
+
+use std::fmt;
+use std::time::Duration;
+
+use llm_core::ProviderId;
+
+/// How to reach one OpenAI-style upstream. Secrets are only ever printed redacted.
+#[derive(Clone)]
+pub struct OpenAiSettings {
+    /// The configured id of this provider instance.
+    pub id: ProviderId,
+    /// The API root, e.g. `https://api.openai.com/v1`; endpoints are appended to it.
+    pub base_url: String,
+    /// The raw API key, sent as `Authorization: Bearer <key>` when set.
+    pub api_key: Option<String>,
+    /// Sent as the `OpenAI-Organization` header when set.
+    pub organization: Option<String>,
+    /// Further headers sent with every request (values are treated as secrets).
+    pub extra_headers: Vec<(String, String)>,
+    /// Deadline for establishing the TCP (and TLS) connection.
+    pub connect_timeout: Duration,
+    /// Deadline from sending the request until the response headers arrive.
+    pub first_byte_timeout: Duration,
+    /// Longest gap allowed between two events of a stream.
+    pub idle_timeout: Duration,
+    /// Deadline for a whole non-streaming exchange, body included.
+    pub request_timeout: Duration,
+}
+
+impl OpenAiSettings {
+    /// Default connect timeout.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+    /// Default first-byte timeout.
+    pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(60);
+    /// Default idle timeout between stream events.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+    /// Default timeout of a whole non-streaming exchange.
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+
+    /// Settings without credentials or extra headers, with the default timeouts.
+    pub fn new(id: ProviderId, base_url: impl Into<String>) -> Self {
+        Self {
+            id,
+            base_url: base_url.into(),
+            api_key: None,
+            organization: None,
+            extra_headers: Vec::new(),
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+            first_byte_timeout: Self::DEFAULT_FIRST_BYTE_TIMEOUT,
+            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
+            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+impl fmt::Debug for OpenAiSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self
+            .extra_headers
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        f.debug_struct("OpenAiSettings")
+            .field("id", &self.id)
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("organization", &self.organization)
+            .field("extra_headers", &header_names)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("first_byte_timeout", &self.first_byte_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_key_and_header_values() {
+        let mut settings = OpenAiSettings::new("openai".into(), "https://api.openai.com/v1");
+        settings.api_key = Some("sk-very-secret".into());
+        settings
+            .extra_headers
+            .push(("api-key".into(), "azure-secret".into()));
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("sk-very-secret"), "{printed}");
+        assert!(!printed.contains("azure-secret"), "{printed}");
+        assert!(printed.contains("<redacted>"));
+        assert!(printed.contains("api-key"));
+        assert_eq!(settings.request_timeout, Duration::from_secs(600));
+    }
+}
