@@ -1,0 +1,123 @@
+//! Configuration loading and validation through the public API.
+
+use llm_gateway::config::{from_toml, load, ConfigSource};
+use llm_gateway::{ConfigError, ProviderSpec};
+use secrecy::ExposeSecret;
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn error_of(document: &str) -> String {
+    from_toml(document, &no_env).unwrap_err().to_string()
+}
+
+#[test]
+fn embedded_default_is_the_mock_on_loopback() {
+    let config = from_toml("", &no_env).unwrap();
+    assert_eq!(config.server.bind.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.providers.len(), 1);
+    assert_eq!(config.providers[0].id.as_str(), "mock");
+    assert!(matches!(config.providers[0].spec, ProviderSpec::Mock(_)));
+}
+
+#[test]
+fn openai_joins_the_default_when_its_key_is_in_the_environment() {
+    let env = |name: &str| match name {
+        "OPENAI_API_KEY" => Some("sk-test".to_owned()),
+        "OPENAI_BASE_URL" => Some("http://127.0.0.1:9/v1/".to_owned()),
+        _ => None,
+    };
+    let config = from_toml("", &env).unwrap();
+    assert_eq!(config.providers.len(), 2);
+    let ProviderSpec::OpenAi(spec) = &config.providers[1].spec else {
+        panic!("expected openai");
+    };
+    assert_eq!(spec.base_url, "http://127.0.0.1:9/v1");
+    assert_eq!(spec.api_key.as_ref().unwrap().expose_secret(), "sk-test");
+    assert!(!format!("{config:?}").contains("sk-test"), "secrets must not appear in Debug");
+}
+
+#[test]
+fn full_config_validates() {
+    let env = |name: &str| (name == "KEY").then(|| "sk-x".to_owned());
+    let config = from_toml(
+        r#"
+        [server]
+        bind = "0.0.0.0:9000"
+        max_body_bytes = 1024
+        shutdown_grace_secs = 5
+
+        [health]
+        probe_interval_secs = 10
+
+        [[providers]]
+        id = "openai"
+        type = "openai"
+        api_key = "env:KEY"
+        organization = "org-1"
+        headers = { x-team = "a" }
+        first_byte_timeout_ms = 1000
+
+        [[providers]]
+        id = "local"
+        type = "openai_compatible"
+        base_url = "http://127.0.0.1:11434/v1"
+
+        [[providers]]
+        id = "slow"
+        type = "mock"
+        latency_ms = 20
+        chunks = 2
+        failure = { kind = "provider_unavailable", after_chunks = 1 }
+
+        [models.fast]
+        deployments = [{ provider = "openai", model = "gpt-4o-mini" }, { provider = "local", model = "llama3" }]
+        "#,
+        &env,
+    )
+    .unwrap();
+    assert_eq!(config.server.max_body_bytes, 1024);
+    assert_eq!(config.providers.len(), 3, "a file's providers replace the default list");
+    assert_eq!(config.models["fast"].deployments.len(), 2);
+}
+
+#[test]
+fn errors_name_the_key() {
+    assert!(error_of("[server]\nbind = \"nowhere\"").starts_with("server.bind:"));
+    let unknown = error_of("[server]\nbindd = \"127.0.0.1:1\"");
+    assert!(unknown.contains("bindd"), "{unknown}");
+    let unknown_provider_key = error_of("[[providers]]\nid = \"m\"\ntype = \"mock\"\nlatncy_ms = 3");
+    assert!(unknown_provider_key.contains("latncy_ms"), "{unknown_provider_key}");
+    assert_eq!(
+        error_of("[[providers]]\nid = \"o\"\ntype = \"openai\"\napi_key = \"env:NOPE\""),
+        "providers[0].api_key: environment variable NOPE is not set"
+    );
+    assert_eq!(
+        error_of("[[providers]]\nid = \"o\"\ntype = \"openai_compatible\""),
+        "providers[0].base_url: is required for type openai_compatible"
+    );
+    assert!(error_of("[[providers]]\nid = \"a/b\"\ntype = \"mock\"").starts_with("providers[0].id:"));
+    assert!(
+        error_of("[[providers]]\nid = \"m\"\ntype = \"mock\"\n[[providers]]\nid = \"m\"\ntype = \"mock\"")
+            .contains("duplicate provider id")
+    );
+    assert!(
+        error_of("[models.fast]\ndeployments = [{ provider = \"ghost\", model = \"x\" }]")
+            .starts_with("models.fast.deployments[0].provider:")
+    );
+    assert!(
+        error_of("[[providers]]\nid = \"m\"\ntype = \"mock\"\nfailure = { kind = \"oops\" }")
+            .starts_with("providers[0].failure.kind:")
+    );
+    assert!(error_of("[[providers]]\nid = \"m\"\ntype = \"nonsense\"").contains("nonsense"));
+}
+
+#[test]
+fn a_missing_config_file_is_an_error() {
+    let source = ConfigSource {
+        file: Some("/definitely/not/here.toml".into()),
+    };
+    let error = load(&source).unwrap_err();
+    assert!(matches!(error, ConfigError::Invalid { ref key, .. } if key == "--config"));
+}

@@ -1,0 +1,87 @@
+//! Provider listings and health, end to end; secrets never leave the gateway.
+
+mod support;
+
+use support::{TestServer, client, error_of};
+
+const SECRET: &str = "sk-very-secret-test-key-0123456789";
+
+fn config_with_unreachable_openai(port: u16) -> String {
+    format!(
+        r#"
+[health]
+probe_timeout_ms = 2000
+
+[[providers]]
+id = "mock"
+type = "mock"
+models = ["echo", "echo-2"]
+
+[[providers]]
+id = "upstream"
+type = "openai_compatible"
+base_url = "http://127.0.0.1:{port}/v1"
+api_key = "{SECRET}"
+connect_timeout_ms = 500
+"#
+    )
+}
+
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn providers_are_listed_with_state_and_without_secrets() {
+    let server = TestServer::start(&config_with_unreachable_openai(closed_port())).await;
+    let client = client();
+    let response = client.get(server.url("/llm/providers")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+    let text = response.text().await.unwrap();
+    assert!(!text.contains(SECRET), "listing leaked the key: {text}");
+    assert!(!text.contains("127.0.0.1"), "listing leaked the upstream address: {text}");
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let providers = body["providers"].as_array().unwrap();
+    assert_eq!(providers.len(), 2);
+    assert_eq!(providers[0]["id"], "mock");
+    assert_eq!(providers[0]["type"], "mock");
+    assert_eq!(providers[0]["enabled"], true);
+    assert_eq!(providers[0]["models"], serde_json::json!(["echo", "echo-2"]));
+    assert_eq!(providers[0]["health"]["status"], "healthy");
+    assert_eq!(providers[1]["type"], "openai");
+    assert_eq!(providers[1]["health"]["status"], "unhealthy");
+    assert!(providers[1]["health"]["error"].as_str().unwrap().starts_with("provider_unavailable"));
+
+    let one: serde_json::Value = client.get(server.url("/llm/providers/mock")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(one["id"], "mock");
+    let missing = client.get(server.url("/llm/providers/ghost")).send().await.unwrap();
+    assert_eq!(error_of(missing, 404).await.0, "not_found");
+
+    assert!(!server.all_logs().contains(SECRET), "logs leaked the key");
+}
+
+#[tokio::test]
+async fn health_is_degraded_but_ready_with_one_provider_down() {
+    let server = TestServer::start(&config_with_unreachable_openai(closed_port())).await;
+    let response = client().get(server.url("/llm/health")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["ready"], true);
+    assert_eq!(body["live"], true);
+    assert_eq!(body["providers"][0]["health"]["status"], "healthy");
+    assert_eq!(body["providers"][1]["health"]["status"], "unhealthy");
+}
+
+#[tokio::test]
+async fn health_is_503_when_no_provider_can_serve() {
+    let server = TestServer::start("[[providers]]\nid = \"sick\"\ntype = \"mock\"\nhealthy = false\n").await;
+    let response = client().get(server.url("/llm/health")).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["ready"], false);
+    assert_eq!(body["live"], true);
+}

@@ -1,0 +1,96 @@
+//! The server process: configuration errors, `--check-config`, exposure refusal, graceful shutdown.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::{Launch, STEP, SseReader, TestServer, client, post_json, server_command, write_config};
+
+/// Runs the server to completion and returns `(exit code, stdout, stderr)`.
+async fn run_to_exit(config: &str, args: Vec<&str>, env: Vec<(&str, String)>) -> (i32, String, String) {
+    let path = write_config(config);
+    let launch = Launch { config, env, args };
+    let output = tokio::time::timeout(STEP, server_command(&path, &launch).output())
+        .await
+        .expect("the server should exit by itself")
+        .unwrap();
+    let _ = std::fs::remove_file(path);
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn bad_config_names_the_key_and_exits_before_binding() {
+    let (code, _, stderr) = run_to_exit("[server]\nmax_body_bytes = 0\n", vec!["--bind", "127.0.0.1:0"], vec![]).await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("server.max_body_bytes: must be above 0"), "{stderr}");
+    assert!(!stderr.contains("listening"), "{stderr}");
+
+    let (code, _, stderr) = run_to_exit("[serverr]\n", vec![], vec![]).await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("serverr"), "{stderr}");
+
+    let (code, _, stderr) = run_to_exit("", vec![], vec![("LLM__SERVER__BIND", "not-an-address".to_owned())]).await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("server.bind"), "{stderr}");
+}
+
+#[tokio::test]
+async fn check_config_validates_and_exits() {
+    let (code, stdout, _) = run_to_exit("[models.fast]\ndeployments = [{ provider = \"mock\", model = \"echo\" }]\n", vec!["--check-config"], vec![]).await;
+    assert_eq!(code, 0);
+    assert!(stdout.contains("configuration is valid: 1 provider(s), 1 model alias(es)"), "{stdout}");
+}
+
+#[tokio::test]
+async fn non_loopback_bind_without_auth_is_refused() {
+    let (code, _, stderr) = run_to_exit("", vec!["--bind", "0.0.0.0:0"], vec![]).await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--allow-unauthenticated"), "{stderr}");
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_running_stream_finish() {
+    let server = TestServer::start(
+        "[server]\nshutdown_grace_secs = 10\n[[providers]]\nid = \"slow\"\ntype = \"mock\"\nchunks = 6\nchunk_delay_ms = 150\n",
+    )
+    .await;
+    let body = json!({"model": "slow/echo", "stream": true, "messages": [{"role": "user", "content": "abcdef"}]});
+    let response = post_json(&client(), &server.url("/v1/chat/completions"), body).await;
+    assert_eq!(response.status(), 200);
+    let mut reader = SseReader::new(response);
+    let first = reader.next().await.unwrap();
+    assert_eq!(first.json()["choices"][0]["delta"]["role"], "assistant");
+
+    server.terminate();
+    let mut text = String::new();
+    let mut last = String::new();
+    while let Some(event) = reader.next().await {
+        if event.data != "[DONE]" {
+            if let Some(piece) = event.json()["choices"][0]["delta"]["content"].as_str() {
+                text.push_str(piece);
+            }
+        }
+        last = event.data;
+    }
+    assert_eq!(text, "abcdef", "every chunk arrives after SIGTERM");
+    assert_eq!(last, "[DONE]");
+
+    let mut server = server;
+    let status = tokio::time::timeout(STEP, server.child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+    let logs = server.all_logs();
+    assert!(logs.contains("SIGTERM"), "{logs}");
+
+    // New connections are refused once the server has stopped.
+    let refused = client()
+        .get(server.url("/llm/health"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(refused.is_err());
+}
