@@ -1,5 +1,8 @@
 //! The OpenAI-compatible API, end to end: `/v1/chat/completions` (streamed and not) and `/v1/models`.
 
+// Test helpers outside #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use serde_json::json;
@@ -44,23 +47,46 @@ async fn non_streaming_completion_has_openai_shape_and_gateway_headers() {
     let headers = response.headers().clone();
     assert_eq!(headers["x-request-id"], "req-123");
     assert_eq!(headers["x-llm-provider"], "mock");
-    assert!(headers["x-llm-overhead-ms"].to_str().unwrap().parse::<f64>().unwrap() >= 0.0);
-    assert!(headers["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        headers["x-llm-overhead-ms"]
+            .to_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+            >= 0.0
+    );
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["object"], "chat.completion");
     assert_eq!(body["model"], "echo");
     assert!(body["id"].as_str().unwrap().starts_with("chatcmpl-"));
     assert!(body["created"].as_u64().unwrap() > 0);
     assert_eq!(body["choices"][0]["index"], 0);
-    assert_eq!(body["choices"][0]["message"], json!({"role": "assistant", "content": "hello brave world"}));
+    assert_eq!(
+        body["choices"][0]["message"],
+        json!({"role": "assistant", "content": "hello brave world"})
+    );
     assert_eq!(body["choices"][0]["finish_reason"], "stop");
-    assert_eq!(body["usage"], json!({"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}));
+    assert_eq!(
+        body["usage"],
+        json!({"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8})
+    );
 }
 
 #[tokio::test]
 async fn request_ids_are_generated_when_absent() {
     let server = TestServer::start(CONFIG).await;
-    let response = post_json(&client(), &server.url("/v1/chat/completions"), chat("mock/echo", "x")).await;
+    let response = post_json(
+        &client(),
+        &server.url("/v1/chat/completions"),
+        chat("mock/echo", "x"),
+    )
+    .await;
     let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(id.len(), 32);
     assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -85,13 +111,22 @@ async fn streaming_with_usage_sends_every_chunk_then_usage_then_done() {
         assert_eq!(chunk["id"], chunks[0]["id"]);
         assert_eq!(chunk["model"], "echo");
     }
-    assert_eq!(chunks[0]["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
-    let pieces: Vec<_> = chunks[1..4].iter().map(|c| c["choices"][0]["delta"]["content"].clone()).collect();
+    assert_eq!(
+        chunks[0]["choices"][0]["delta"],
+        json!({"role": "assistant", "content": ""})
+    );
+    let pieces: Vec<_> = chunks[1..4]
+        .iter()
+        .map(|c| c["choices"][0]["delta"]["content"].clone())
+        .collect();
     assert_eq!(pieces, [json!("ab"), json!("cd"), json!("ef")]);
     assert_eq!(chunks[4]["choices"][0]["finish_reason"], "stop");
     assert_eq!(chunks[4]["choices"][0]["delta"], json!({}));
     assert_eq!(chunks[5]["choices"], json!([]));
-    assert_eq!(chunks[5]["usage"], json!({"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}));
+    assert_eq!(
+        chunks[5]["usage"],
+        json!({"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4})
+    );
     assert!(chunks[..5].iter().all(|c| c.get("usage").is_none()));
     assert_eq!(events[6].data, "[DONE]");
 }
@@ -128,7 +163,12 @@ async fn a_failure_mid_stream_is_an_error_event_and_never_done() {
 async fn provider_errors_before_the_answer_keep_their_status() {
     let server = TestServer::start(CONFIG).await;
     let client = client();
-    let response = post_json(&client, &server.url("/v1/chat/completions"), chat("limited/echo", "x")).await;
+    let response = post_json(
+        &client,
+        &server.url("/v1/chat/completions"),
+        chat("limited/echo", "x"),
+    )
+    .await;
     assert_eq!(response.headers()["retry-after"], "1");
     assert_eq!(response.headers()["x-llm-provider"], "limited");
     let (code, _, body) = error_of(response, 429).await;
@@ -153,8 +193,16 @@ async fn bad_requests_get_openai_errors_with_the_right_status() {
     let empty = client.post(&url).send().await.unwrap();
     assert_eq!(error_of(empty, 400).await.1.as_deref(), Some("body"));
 
-    let bad_role = post_json(&client, &url, json!({"model": "fast", "messages": [{"role": "wizard", "content": "x"}]})).await;
-    assert_eq!(error_of(bad_role, 400).await.1.as_deref(), Some("messages[0].role"));
+    let bad_role = post_json(
+        &client,
+        &url,
+        json!({"model": "fast", "messages": [{"role": "wizard", "content": "x"}]}),
+    )
+    .await;
+    assert_eq!(
+        error_of(bad_role, 400).await.1.as_deref(),
+        Some("messages[0].role")
+    );
 
     let no_messages = post_json(&client, &url, json!({"model": "fast", "messages": []})).await;
     assert_eq!(error_of(no_messages, 400).await.1.as_deref(), Some("messages"));
@@ -194,7 +242,12 @@ async fn models_lists_aliases_and_provider_models() {
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["object"], "list");
-    let ids: Vec<&str> = body["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["fast", "mock/echo", "broken/echo", "limited/echo"]);
     assert_eq!(body["data"][1]["object"], "model");
     assert_eq!(body["data"][1]["owned_by"], "mock");

@@ -1,5 +1,8 @@
 //! Provider listings and health, end to end; secrets never leave the gateway.
 
+// Test helpers outside #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use support::{TestServer, client, error_of};
@@ -41,7 +44,10 @@ async fn providers_are_listed_with_state_and_without_secrets() {
     assert!(response.headers().contains_key("x-request-id"));
     let text = response.text().await.unwrap();
     assert!(!text.contains(SECRET), "listing leaked the key: {text}");
-    assert!(!text.contains("127.0.0.1"), "listing leaked the upstream address: {text}");
+    assert!(
+        !text.contains("127.0.0.1"),
+        "listing leaked the upstream address: {text}"
+    );
     let body: serde_json::Value = serde_json::from_str(&text).unwrap();
     let providers = body["providers"].as_array().unwrap();
     assert_eq!(providers.len(), 2);
@@ -52,11 +58,27 @@ async fn providers_are_listed_with_state_and_without_secrets() {
     assert_eq!(providers[0]["health"]["status"], "healthy");
     assert_eq!(providers[1]["type"], "openai");
     assert_eq!(providers[1]["health"]["status"], "unhealthy");
-    assert!(providers[1]["health"]["error"].as_str().unwrap().starts_with("provider_unavailable"));
+    assert!(
+        providers[1]["health"]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("provider_unavailable")
+    );
 
-    let one: serde_json::Value = client.get(server.url("/llm/providers/mock")).send().await.unwrap().json().await.unwrap();
+    let one: serde_json::Value = client
+        .get(server.url("/llm/providers/mock"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(one["id"], "mock");
-    let missing = client.get(server.url("/llm/providers/ghost")).send().await.unwrap();
+    let missing = client
+        .get(server.url("/llm/providers/ghost"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_of(missing, 404).await.0, "not_found");
 
     assert!(!server.all_logs().contains(SECRET), "logs leaked the key");

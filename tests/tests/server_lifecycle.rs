@@ -1,5 +1,8 @@
 //! The server process: configuration errors, `--check-config`, exposure refusal, graceful shutdown.
 
+// Test helpers outside #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use std::time::Duration;
@@ -25,25 +28,46 @@ async fn run_to_exit(config: &str, args: Vec<&str>, env: Vec<(&str, String)>) ->
 
 #[tokio::test]
 async fn bad_config_names_the_key_and_exits_before_binding() {
-    let (code, _, stderr) = run_to_exit("[server]\nmax_body_bytes = 0\n", vec!["--bind", "127.0.0.1:0"], vec![]).await;
+    let (code, _, stderr) = run_to_exit(
+        "[server]\nmax_body_bytes = 0\n",
+        vec!["--bind", "127.0.0.1:0"],
+        vec![],
+    )
+    .await;
     assert_eq!(code, 2);
-    assert!(stderr.contains("server.max_body_bytes: must be above 0"), "{stderr}");
+    assert!(
+        stderr.contains("server.max_body_bytes: must be above 0"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("listening"), "{stderr}");
 
     let (code, _, stderr) = run_to_exit("[serverr]\n", vec![], vec![]).await;
     assert_eq!(code, 2);
     assert!(stderr.contains("serverr"), "{stderr}");
 
-    let (code, _, stderr) = run_to_exit("", vec![], vec![("LLM__SERVER__BIND", "not-an-address".to_owned())]).await;
+    let (code, _, stderr) = run_to_exit(
+        "",
+        vec![],
+        vec![("LLM__SERVER__BIND", "not-an-address".to_owned())],
+    )
+    .await;
     assert_eq!(code, 2);
     assert!(stderr.contains("server.bind"), "{stderr}");
 }
 
 #[tokio::test]
 async fn check_config_validates_and_exits() {
-    let (code, stdout, _) = run_to_exit("[models.fast]\ndeployments = [{ provider = \"mock\", model = \"echo\" }]\n", vec!["--check-config"], vec![]).await;
+    let (code, stdout, _) = run_to_exit(
+        "[models.fast]\ndeployments = [{ provider = \"mock\", model = \"echo\" }]\n",
+        vec!["--check-config"],
+        vec![],
+    )
+    .await;
     assert_eq!(code, 0);
-    assert!(stdout.contains("configuration is valid: 1 provider(s), 1 model alias(es)"), "{stdout}");
+    assert!(
+        stdout.contains("configuration is valid: 1 provider(s), 1 model alias(es)"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test]
@@ -59,7 +83,8 @@ async fn sigterm_lets_a_running_stream_finish() {
         "[server]\nshutdown_grace_secs = 10\n[[providers]]\nid = \"slow\"\ntype = \"mock\"\nchunks = 6\nchunk_delay_ms = 150\n",
     )
     .await;
-    let body = json!({"model": "slow/echo", "stream": true, "messages": [{"role": "user", "content": "abcdef"}]});
+    let body =
+        json!({"model": "slow/echo", "stream": true, "messages": [{"role": "user", "content": "abcdef"}]});
     let response = post_json(&client(), &server.url("/v1/chat/completions"), body).await;
     assert_eq!(response.status(), 200);
     let mut reader = SseReader::new(response);
@@ -70,10 +95,10 @@ async fn sigterm_lets_a_running_stream_finish() {
     let mut text = String::new();
     let mut last = String::new();
     while let Some(event) = reader.next().await {
-        if event.data != "[DONE]" {
-            if let Some(piece) = event.json()["choices"][0]["delta"]["content"].as_str() {
-                text.push_str(piece);
-            }
+        if event.data != "[DONE]"
+            && let Some(piece) = event.json()["choices"][0]["delta"]["content"].as_str()
+        {
+            text.push_str(piece);
         }
         last = event.data;
     }
@@ -81,7 +106,10 @@ async fn sigterm_lets_a_running_stream_finish() {
     assert_eq!(last, "[DONE]");
 
     let mut server = server;
-    let status = tokio::time::timeout(STEP, server.child.wait()).await.unwrap().unwrap();
+    let status = tokio::time::timeout(STEP, server.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "{status:?}");
     let logs = server.all_logs();
     assert!(logs.contains("SIGTERM"), "{logs}");

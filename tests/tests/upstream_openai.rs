@@ -1,5 +1,8 @@
 //! The gateway in front of an OpenAI-compatible upstream (a local mock server), end to end.
 
+// Test helpers outside #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use serde_json::json;
@@ -108,14 +111,22 @@ async fn upstream_stream_passes_through_chunk_by_chunk() {
     sse.push_str("data: [DONE]\n\n");
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .and(body_partial_json(json!({"stream": true, "stream_options": {"include_usage": true}})))
-        .respond_with(ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(sse))
+        .and(body_partial_json(
+            json!({"stream": true, "stream_options": {"include_usage": true}}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(sse),
+        )
         .mount(&upstream)
         .await;
     let server = TestServer::start(&config(&upstream)).await;
     let body = json!({"model": "up/gpt-4o-mini", "stream": true, "stream_options": {"include_usage": true},
         "messages": [{"role": "user", "content": "hi"}]});
-    let events = SseReader::new(post_json(&client(), &server.url("/v1/chat/completions"), body).await).collect().await;
+    let events = SseReader::new(post_json(&client(), &server.url("/v1/chat/completions"), body).await)
+        .collect()
+        .await;
     assert_eq!(events.len(), frames.len() + 1);
     for (event, frame) in events.iter().zip(&frames) {
         assert_eq!(&event.json(), frame);
@@ -131,8 +142,10 @@ async fn upstream_429_stays_429_with_retry_after() {
         .respond_with(
             ResponseTemplate::new(429)
                 .insert_header("retry-after", "7")
-                .set_body_json(json!({"error": {"message": "Rate limit reached for requests", "type": "requests",
-                    "param": null, "code": "rate_limit_exceeded"}})),
+                .set_body_json(
+                    json!({"error": {"message": "Rate limit reached for requests", "type": "requests",
+                    "param": null, "code": "rate_limit_exceeded"}}),
+                ),
         )
         .mount(&upstream)
         .await;

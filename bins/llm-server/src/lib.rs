@@ -50,7 +50,11 @@ pub fn run() -> ExitCode {
             config.models.len(),
             config.server.bind
         );
-        return if written.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_SERVE_FAILED) };
+        return if written.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_SERVE_FAILED)
+        };
     }
     match actix_web::rt::System::new().block_on(serve::serve(config)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -47,7 +47,11 @@ pub(crate) async fn serve(config: Config) -> anyhow::Result<()> {
     let handle = server.handle();
     let signals = tokio::spawn(async move {
         let signal = shutdown_signal().await;
-        tracing::info!(signal, grace_secs = grace.as_secs(), "shutting down, draining in-flight requests");
+        tracing::info!(
+            signal,
+            grace_secs = grace.as_secs(),
+            "shutting down, draining in-flight requests"
+        );
         handle.stop(true).await;
     });
     let served = server.await.context("serving");

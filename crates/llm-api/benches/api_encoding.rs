@@ -7,11 +7,12 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
-use tokio::runtime::Runtime;
 use llm_api::{encode_openai_chunk, openai_sse};
 use llm_core::{
-    ChatChunk, ChunkStream, Delta, FinishReason, FunctionCallDelta, LlmError, Role, ToolCallDelta, Usage,
+    ChatChunk, ChunkStream, Delta, FinishReason, FunctionCallDelta, LlmError, Role, ToolCallDelta,
+    Usage,
 };
+use tokio::runtime::Runtime;
 
 const ID: &str = "chatcmpl-AB12cd34EF56gh78";
 const MODEL: &str = "gpt-4o-mini-2024-07-18";
@@ -29,7 +30,10 @@ fn tool_call_chunk() -> ChatChunk {
             kind: Some("function".to_owned()),
             function: Some(FunctionCallDelta {
                 name: Some("query_metrics".to_owned()),
-                arguments: Some(r#"{"query":"max(db_pool_in_use{service=\"checkout\"})","range":"2h"}"#.to_owned()),
+                arguments: Some(
+                    r#"{"query":"max(db_pool_in_use{service=\"checkout\"})","range":"2h"}"#
+                        .to_owned(),
+                ),
             }),
         }]),
         ..Delta::default()
@@ -52,8 +56,19 @@ fn answer_chunks() -> Vec<ChatChunk> {
         None,
     ));
     chunks.extend((0..47).map(|at| text_chunk(&format!(" word{at}"))));
-    chunks.push(ChatChunk::with_delta(ID, MODEL, CREATED, Delta::default(), Some(FinishReason::Stop)));
-    chunks.push(ChatChunk::usage_only(ID, MODEL, CREATED, Usage::new(612, 47)));
+    chunks.push(ChatChunk::with_delta(
+        ID,
+        MODEL,
+        CREATED,
+        Delta::default(),
+        Some(FinishReason::Stop),
+    ));
+    chunks.push(ChatChunk::usage_only(
+        ID,
+        MODEL,
+        CREATED,
+        Usage::new(612, 47),
+    ));
     chunks
 }
 
@@ -64,9 +79,11 @@ fn chunk_stream(chunks: &[ChatChunk]) -> ChunkStream {
 
 /// Drains the SSE body, returning the bytes it would write.
 fn drain(runtime: &Runtime, chunks: ChunkStream, include_usage: bool) -> usize {
-    runtime.block_on(openai_sse(chunks, include_usage).fold(0, |total, frame| async move {
-        total + frame.map_or(0, |bytes| bytes.len())
-    }))
+    runtime.block_on(
+        openai_sse(chunks, include_usage).fold(0, |total, frame| async move {
+            total + frame.map_or(0, |bytes| bytes.len())
+        }),
+    )
 }
 
 fn bench_frames(c: &mut Criterion) {
@@ -76,20 +93,30 @@ fn bench_frames(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(encode_openai_chunk(&text).len() as u64));
     group.bench_function("text", |b| b.iter(|| encode_openai_chunk(black_box(&text))));
     group.throughput(Throughput::Bytes(encode_openai_chunk(&tool).len() as u64));
-    group.bench_function("tool_call", |b| b.iter(|| encode_openai_chunk(black_box(&tool))));
+    group.bench_function("tool_call", |b| {
+        b.iter(|| encode_openai_chunk(black_box(&tool)))
+    });
     group.finish();
 }
 
 fn bench_body(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let chunks = answer_chunks();
     let with_usage = drain(&runtime, chunk_stream(&chunks), true);
     let without_usage = drain(&runtime, chunk_stream(&chunks), false);
-    assert!(with_usage > without_usage, "the usage chunk is only sent when asked for");
+    assert!(
+        with_usage > without_usage,
+        "the usage chunk is only sent when asked for"
+    );
 
     // Building the input stream (cloning 50 chunks) is setup, outside the measurement.
     let mut group = c.benchmark_group("api/openai_sse_50_chunks");
-    for (name, include_usage, bytes) in [("include_usage", true, with_usage), ("no_usage", false, without_usage)] {
+    for (name, include_usage, bytes) in [
+        ("include_usage", true, with_usage),
+        ("no_usage", false, without_usage),
+    ] {
         group.throughput(Throughput::Bytes(bytes as u64));
         group.bench_function(name, |b| {
             b.iter_batched(

@@ -11,7 +11,11 @@ use crate::error::ApiError;
 
 /// Reads the whole body, refusing more than `limit` bytes before reading them when the length is
 /// declared.
-pub(crate) async fn read_limited(request: &HttpRequest, mut payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_limited(
+    request: &HttpRequest,
+    mut payload: Payload,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
@@ -42,12 +46,12 @@ pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        let message = if inner.is_syntax() || inner.is_eof() {
-            format!("the request body is not valid JSON: {inner}")
+        let (param, message) = if inner.is_syntax() || inner.is_eof() || path == "." || path.contains('?') {
+            ("body".to_owned(), format!("the request body is not valid JSON for this endpoint: {inner}"))
         } else {
-            format!("invalid value at `{path}`: {inner}")
+            let message = format!("invalid value at `{path}`: {inner}");
+            (path, message)
         };
-        let param = if path == "." { "body".to_owned() } else { path };
         ApiError::from(LlmError::invalid_param(param, message))
     })?;
     deserializer.end().map_err(|error| {
@@ -74,8 +78,14 @@ mod tests {
 
     #[test]
     fn json_errors_name_the_field() {
-        assert_eq!(param_of(r#"{"model":"m","messages":[{"role":"wizard","content":"x"}]}"#), "messages[0].role");
-        assert_eq!(param_of(r#"{"model":"m","messages":[],"temperature":"hot"}"#), "temperature");
+        assert_eq!(
+            param_of(r#"{"model":"m","messages":[{"role":"wizard","content":"x"}]}"#),
+            "messages[0].role"
+        );
+        assert_eq!(
+            param_of(r#"{"model":"m","messages":[],"temperature":"hot"}"#),
+            "temperature"
+        );
         assert_eq!(param_of("{not json"), "body");
         assert_eq!(param_of(""), "body");
         assert_eq!(param_of(r#"{"model":"m","messages":[]} trailing"#), "body");

@@ -114,7 +114,12 @@ impl ApiError {
                 "method_not_allowed",
                 None,
             ),
-            Self::RouteNotFound { .. } => (StatusCode::NOT_FOUND, "invalid_request_error", "unknown_url", None),
+            Self::RouteNotFound { .. } => (
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                "unknown_url",
+                None,
+            ),
         }
     }
 }

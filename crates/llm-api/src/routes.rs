@@ -13,11 +13,17 @@ pub fn configure(config: &mut ServiceConfig) {
         web::scope("")
             .wrap(from_fn(stamp_headers))
             .service(endpoint("/llm/complete", web::post().to(simple::complete)))
-            .service(endpoint("/llm/complete/stream", web::post().to(simple::complete_stream)))
+            .service(endpoint(
+                "/llm/complete/stream",
+                web::post().to(simple::complete_stream),
+            ))
             .service(endpoint("/llm/providers", web::get().to(providers::list)))
             .service(endpoint("/llm/providers/{id}", web::get().to(providers::get)))
             .service(endpoint("/llm/health", web::get().to(health::health)))
-            .service(endpoint("/v1/chat/completions", web::post().to(openai::chat_completions)))
+            .service(endpoint(
+                "/v1/chat/completions",
+                web::post().to(openai::chat_completions),
+            ))
             .service(endpoint("/v1/models", web::get().to(openai::list_models)))
             .default_service(web::to(unknown_route)),
     );

@@ -72,16 +72,31 @@ fn sse_stream() -> Vec<u8> {
         body.push_str(tail);
         body.push_str("}\n\n");
     };
-    event(r#"[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]"#, "");
+    event(
+        r#"[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]"#,
+        "",
+    );
     for (at, word) in words.split(' ').take(27).enumerate() {
-        let text = if at == 0 { word.to_owned() } else { format!(" {word}") };
+        let text = if at == 0 {
+            word.to_owned()
+        } else {
+            format!(" {word}")
+        };
         event(
-            &format!(r#"[{{"index":0,"delta":{{"content":"{text}"}},"logprobs":null,"finish_reason":null}}]"#),
+            &format!(
+                r#"[{{"index":0,"delta":{{"content":"{text}"}},"logprobs":null,"finish_reason":null}}]"#
+            ),
             "",
         );
     }
-    event(r#"[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]"#, "");
-    event("[]", r#","usage":{"prompt_tokens":612,"completion_tokens":27,"total_tokens":639}"#);
+    event(
+        r#"[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]"#,
+        "",
+    );
+    event(
+        "[]",
+        r#","usage":{"prompt_tokens":612,"completion_tokens":27,"total_tokens":639}"#,
+    );
     body.push_str("data: [DONE]\n\n");
     body.into_bytes()
 }
@@ -144,7 +159,9 @@ fn bench_chunk(c: &mut Criterion) {
         b.iter(|| serde_json::from_str::<ChatChunk>(black_box(CHUNK_JSON)))
     });
     group.throughput(Throughput::Bytes(serialized.len() as u64));
-    group.bench_function("serialize", |b| b.iter(|| serde_json::to_vec(black_box(&chunk))));
+    group.bench_function("serialize", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&chunk)))
+    });
     group.finish();
 }
 
@@ -173,5 +190,11 @@ fn bench_sse(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_request, bench_response, bench_chunk, bench_sse);
+criterion_group!(
+    benches,
+    bench_request,
+    bench_response,
+    bench_chunk,
+    bench_sse
+);
 criterion_main!(benches);

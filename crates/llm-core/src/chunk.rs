@@ -154,7 +154,10 @@ mod tests {
         let chunk: ChatChunk = serde_json::from_value(tool).unwrap();
         let calls = chunk.choices[0].delta.tool_calls.as_ref().unwrap();
         assert_eq!(calls[0].index, 1);
-        assert_eq!(calls[0].function.as_ref().unwrap().arguments.as_deref(), Some("{\"a"));
+        assert_eq!(
+            calls[0].function.as_ref().unwrap().arguments.as_deref(),
+            Some("{\"a")
+        );
 
         let usage = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
             "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}});

@@ -126,7 +126,10 @@ mod tests {
 
     #[test]
     fn request_id_keeps_sane_client_ids_only() {
-        assert_eq!(RequestId::from_client_or_generate(Some("abc-1")).as_str(), "abc-1");
+        assert_eq!(
+            RequestId::from_client_or_generate(Some("abc-1")).as_str(),
+            "abc-1"
+        );
         let bad = RequestId::from_client_or_generate(Some("has space"));
         assert_ne!(bad.as_str(), "has space");
         assert_eq!(bad.as_str().len(), 32);

@@ -331,8 +331,7 @@ mod tests {
         assert_eq!(request.extra["metadata"], json!({"team": "a"}));
         assert_eq!(request.extra["logit_bias"], json!({"50256": -100}));
         assert_eq!(request.last_user_text().as_deref(), Some("what is this?"));
-        let again: ChatRequest =
-            serde_json::from_str(&serde_json::to_string(&request).unwrap()).unwrap();
+        let again: ChatRequest = serde_json::from_str(&serde_json::to_string(&request).unwrap()).unwrap();
         assert_eq!(again, request);
     }
 

@@ -228,9 +228,18 @@ mod tests {
         let crlf = b"event: a\r\ndata: {\"x\":1}\r\n\r\n: comment\r\ndata: line1\r\ndata: line2\r\n\r\ndata: [DONE]\r\n\r\n";
         let cr = b"event: a\rdata: {\"x\":1}\r\r: comment\rdata: line1\rdata: line2\r\rdata: [DONE]\r\r";
         let expected = vec![
-            SseEvent { event: Some("a".into()), data: "{\"x\":1}".into() },
-            SseEvent { event: None, data: "line1\nline2".into() },
-            SseEvent { event: None, data: "[DONE]".into() },
+            SseEvent {
+                event: Some("a".into()),
+                data: "{\"x\":1}".into(),
+            },
+            SseEvent {
+                event: None,
+                data: "line1\nline2".into(),
+            },
+            SseEvent {
+                event: None,
+                data: "[DONE]".into(),
+            },
         ];
         for input in [&lf[..], &crlf[..], &cr[..]] {
             for piece in 1..=input.len() {
@@ -248,6 +257,9 @@ mod tests {
         assert!(parser.has_partial_event());
 
         let mut small = SseParser::new(8);
-        assert_eq!(small.push(b"data: 0123456789", &mut out), Err(SseLineTooLong { limit: 8 }));
+        assert_eq!(
+            small.push(b"data: 0123456789", &mut out),
+            Err(SseLineTooLong { limit: 8 })
+        );
     }
 }

@@ -22,7 +22,10 @@ fn request(model: &str) -> ChatRequest {
     );
     request.messages.insert(
         0,
-        Message::text(Role::System, "You are a concise senior site-reliability engineer."),
+        Message::text(
+            Role::System,
+            "You are a concise senior site-reliability engineer.",
+        ),
     );
     request.max_completion_tokens = Some(256);
     request
@@ -39,10 +42,14 @@ fn bench_gateway(c: &mut Criterion) {
     let mut group = c.benchmark_group("gateway");
     for model in ["echo", "mock/echo"] {
         let request = request(model);
-        let probe = runtime.block_on(gateway.complete(&RequestContext::new(RequestId::generate()), request.clone()));
+        let probe = runtime.block_on(
+            gateway.complete(&RequestContext::new(RequestId::generate()), request.clone()),
+        );
         assert!(probe.is_ok(), "complete({model}) must succeed: {probe:?}");
         let chunks = runtime.block_on(async {
-            let opened = gateway.stream(&RequestContext::new(RequestId::generate()), request.clone()).await;
+            let opened = gateway
+                .stream(&RequestContext::new(RequestId::generate()), request.clone())
+                .await;
             opened.unwrap().chunks.count().await
         });
         assert_eq!(chunks, 7, "role, 4 content pieces, finish and usage");

@@ -115,7 +115,11 @@ impl Gateway {
 
     /// Every provider, without secrets.
     pub fn providers(&self) -> Vec<ProviderSnapshot> {
-        self.registry.snapshot().iter().map(|entry| entry.snapshot()).collect()
+        self.registry
+            .snapshot()
+            .iter()
+            .map(|entry| entry.snapshot())
+            .collect()
     }
 
     /// Model names a client can use: the aliases, then `provider/model` for every enabled provider.
@@ -166,7 +170,11 @@ impl Gateway {
     }
 
     /// A streamed answer.
-    pub async fn stream(&self, ctx: &RequestContext, request: ChatRequest) -> Result<CompletionStream, LlmError> {
+    pub async fn stream(
+        &self,
+        ctx: &RequestContext,
+        request: ChatRequest,
+    ) -> Result<CompletionStream, LlmError> {
         let route = self.prepare(ctx, &request)?;
         // cache lookup: a cached answer is replayed as a stream here.
         let started = Instant::now();
@@ -200,7 +208,10 @@ fn validate_basics(request: &ChatRequest) -> Result<(), LlmError> {
         return Err(LlmError::invalid_param("model", "`model` must not be empty"));
     }
     if request.messages.is_empty() {
-        return Err(LlmError::invalid_param("messages", "`messages` must not be empty"));
+        return Err(LlmError::invalid_param(
+            "messages",
+            "`messages` must not be empty",
+        ));
     }
     Ok(())
 }

@@ -145,7 +145,10 @@ pub(crate) async fn probe(entry: &ProviderEntry, timeout: Duration) {
             format!("health probe took longer than {} ms", timeout.as_millis()),
         )),
     };
-    entry.set_health(ProviderHealthRecord::from_outcome(started.elapsed(), outcome.as_ref()));
+    entry.set_health(ProviderHealthRecord::from_outcome(
+        started.elapsed(),
+        outcome.as_ref(),
+    ));
     if outcome.is_none() && entry.models().is_empty() {
         refresh_models(entry, timeout).await;
     }

@@ -115,12 +115,18 @@ impl ProviderRegistry {
 
     /// All entries at this instant.
     pub fn snapshot(&self) -> Arc<Vec<Arc<ProviderEntry>>> {
-        self.entries.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The entry with this id.
     pub fn get(&self, id: &str) -> Option<Arc<ProviderEntry>> {
-        self.snapshot().iter().find(|entry| entry.id().as_str() == id).cloned()
+        self.snapshot()
+            .iter()
+            .find(|entry| entry.id().as_str() == id)
+            .cloned()
     }
 
     /// Adds a provider; its id must be new.

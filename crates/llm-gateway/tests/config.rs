@@ -1,6 +1,9 @@
 //! Configuration loading and validation through the public API.
 
-use llm_gateway::config::{from_toml, load, ConfigSource};
+// Test helpers outside #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use llm_gateway::config::{ConfigSource, from_toml, load};
 use llm_gateway::{ConfigError, ProviderSpec};
 use secrecy::ExposeSecret;
 
@@ -35,7 +38,10 @@ fn openai_joins_the_default_when_its_key_is_in_the_environment() {
     };
     assert_eq!(spec.base_url, "http://127.0.0.1:9/v1");
     assert_eq!(spec.api_key.as_ref().unwrap().expose_secret(), "sk-test");
-    assert!(!format!("{config:?}").contains("sk-test"), "secrets must not appear in Debug");
+    assert!(
+        !format!("{config:?}").contains("sk-test"),
+        "secrets must not appear in Debug"
+    );
 }
 
 #[test]
@@ -78,7 +84,11 @@ fn full_config_validates() {
     )
     .unwrap();
     assert_eq!(config.server.max_body_bytes, 1024);
-    assert_eq!(config.providers.len(), 3, "a file's providers replace the default list");
+    assert_eq!(
+        config.providers.len(),
+        3,
+        "a file's providers replace the default list"
+    );
     assert_eq!(config.models["fast"].deployments.len(), 2);
 }
 
@@ -88,7 +98,10 @@ fn errors_name_the_key() {
     let unknown = error_of("[server]\nbindd = \"127.0.0.1:1\"");
     assert!(unknown.contains("bindd"), "{unknown}");
     let unknown_provider_key = error_of("[[providers]]\nid = \"m\"\ntype = \"mock\"\nlatncy_ms = 3");
-    assert!(unknown_provider_key.contains("latncy_ms"), "{unknown_provider_key}");
+    assert!(
+        unknown_provider_key.contains("latncy_ms"),
+        "{unknown_provider_key}"
+    );
     assert_eq!(
         error_of("[[providers]]\nid = \"o\"\ntype = \"openai\"\napi_key = \"env:NOPE\""),
         "providers[0].api_key: environment variable NOPE is not set"

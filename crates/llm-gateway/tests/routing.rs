@@ -1,5 +1,8 @@
 //! Routing, the registry and health through a real `Gateway` over mock providers.
 
+// Test helpers outside #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use futures::StreamExt;
 use llm_core::{ChatRequest, ErrorKind, RequestId};
 use llm_gateway::config::{ProviderConfig, ProviderSpec, from_toml};
@@ -46,11 +49,26 @@ async fn served_by(gateway: &Gateway, model: &str) -> Result<(String, String), E
 #[tokio::test]
 async fn routes_explicit_alias_and_bare_names() {
     let gateway = gateway().await;
-    assert_eq!(served_by(&gateway, "alpha/anything").await, Ok(("alpha".into(), "anything".into())));
-    assert_eq!(served_by(&gateway, "fast").await, Ok(("beta".into(), "b-model".into())));
-    assert_eq!(served_by(&gateway, "b-model").await, Ok(("beta".into(), "b-model".into())));
-    assert_eq!(served_by(&gateway, "shared").await, Ok(("alpha".into(), "shared".into())));
-    assert_eq!(served_by(&gateway, "nobody/serves-this").await, Err(ErrorKind::NotFound));
+    assert_eq!(
+        served_by(&gateway, "alpha/anything").await,
+        Ok(("alpha".into(), "anything".into()))
+    );
+    assert_eq!(
+        served_by(&gateway, "fast").await,
+        Ok(("beta".into(), "b-model".into()))
+    );
+    assert_eq!(
+        served_by(&gateway, "b-model").await,
+        Ok(("beta".into(), "b-model".into()))
+    );
+    assert_eq!(
+        served_by(&gateway, "shared").await,
+        Ok(("alpha".into(), "shared".into()))
+    );
+    assert_eq!(
+        served_by(&gateway, "nobody/serves-this").await,
+        Err(ErrorKind::NotFound)
+    );
     assert_eq!(served_by(&gateway, "unknown").await, Err(ErrorKind::NotFound));
 }
 
@@ -58,12 +76,24 @@ async fn routes_explicit_alias_and_bare_names() {
 async fn disabled_and_removed_providers_are_skipped() {
     let gateway = gateway().await;
     gateway.registry().set_enabled("beta", false).unwrap();
-    assert_eq!(served_by(&gateway, "fast").await, Ok(("alpha".into(), "a-model".into())));
-    assert_eq!(served_by(&gateway, "beta/x").await, Err(ErrorKind::ProviderUnavailable));
+    assert_eq!(
+        served_by(&gateway, "fast").await,
+        Ok(("alpha".into(), "a-model".into()))
+    );
+    assert_eq!(
+        served_by(&gateway, "beta/x").await,
+        Err(ErrorKind::ProviderUnavailable)
+    );
     gateway.remove_provider("alpha").unwrap();
-    assert_eq!(served_by(&gateway, "fast").await, Err(ErrorKind::ProviderUnavailable));
+    assert_eq!(
+        served_by(&gateway, "fast").await,
+        Err(ErrorKind::ProviderUnavailable)
+    );
     assert_eq!(served_by(&gateway, "a-model").await, Err(ErrorKind::NotFound));
-    assert_eq!(gateway.remove_provider("alpha").unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        gateway.remove_provider("alpha").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
 }
 
 #[tokio::test]
@@ -77,7 +107,10 @@ async fn providers_added_at_run_time_are_probed_and_routable() {
         spec: ProviderSpec::Mock(settings),
     };
     gateway.add_provider(&config).await.unwrap();
-    assert_eq!(served_by(&gateway, "g-model").await, Ok(("gamma".into(), "g-model".into())));
+    assert_eq!(
+        served_by(&gateway, "g-model").await,
+        Ok(("gamma".into(), "g-model".into()))
+    );
     let again = gateway.add_provider(&config).await.unwrap_err();
     assert_eq!(again.kind(), ErrorKind::InvalidRequest);
 }
@@ -90,7 +123,13 @@ async fn health_is_degraded_when_one_provider_is_sick() {
     assert!(health.ready);
     let sick = health.providers.iter().find(|p| p.id.as_str() == "sick").unwrap();
     let record = sick.health.as_ref().unwrap();
-    assert!(record.error.as_deref().unwrap().starts_with("provider_unavailable"));
+    assert!(
+        record
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("provider_unavailable")
+    );
     for id in ["alpha", "beta"] {
         gateway.registry().set_enabled(id, false).unwrap();
     }
@@ -105,13 +144,19 @@ async fn empty_requests_are_refused_before_routing() {
     let mut request = ChatRequest::from_prompt("fast", "hi");
     request.messages.clear();
     let error = gateway.complete(&ctx(), request).await.unwrap_err();
-    assert_eq!((error.kind(), error.param()), (ErrorKind::InvalidRequest, Some("messages")));
+    assert_eq!(
+        (error.kind(), error.param()),
+        (ErrorKind::InvalidRequest, Some("messages"))
+    );
 }
 
 #[tokio::test]
 async fn streams_come_from_the_routed_provider() {
     let gateway = gateway().await;
-    let opened = gateway.stream(&ctx(), ChatRequest::from_prompt("fast", "one two")).await.unwrap();
+    let opened = gateway
+        .stream(&ctx(), ChatRequest::from_prompt("fast", "one two"))
+        .await
+        .unwrap();
     assert_eq!(opened.provider.as_str(), "beta");
     let text: String = opened
         .chunks

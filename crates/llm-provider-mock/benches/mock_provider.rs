@@ -8,7 +8,10 @@ use llm_core::{ChatRequest, Provider};
 use llm_provider_mock::{MockProvider, MockSettings};
 
 fn bench_mock(c: &mut Criterion) {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("cannot build runtime: {error}");

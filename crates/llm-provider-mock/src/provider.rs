@@ -7,8 +7,7 @@ use async_trait::async_trait;
 use futures::stream::{self, StreamExt};
 use llm_core::{
     AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Choice, ChunkStream, Delta, ErrorKind,
-    FinishReason, LlmError, ModelInfo, Provider, ProviderHealth, ProviderId, Role, Usage,
-    unix_time_secs,
+    FinishReason, LlmError, ModelInfo, Provider, ProviderHealth, ProviderId, Role, Usage, unix_time_secs,
 };
 
 use crate::settings::{MockSettings, ScriptedFailure};
@@ -131,7 +130,12 @@ impl Provider for MockProvider {
     async fn stream(&self, model: &str, request: &ChatRequest) -> Result<ChunkStream, LlmError> {
         Self::wait(self.settings.latency).await;
         let failure = self.settings.failure;
-        if let Some(failure @ ScriptedFailure { after_chunks: None, .. }) = failure {
+        if let Some(
+            failure @ ScriptedFailure {
+                after_chunks: None, ..
+            },
+        ) = failure
+        {
             return Err(self.scripted_error(failure));
         }
         let answer = self.answer(model, request);

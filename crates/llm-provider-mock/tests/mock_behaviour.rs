@@ -1,5 +1,8 @@
 //! The mock provider through its public API, as the gateway sees it.
 
+// Test helpers outside #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -13,7 +16,10 @@ fn request(text: &str) -> ChatRequest {
 #[tokio::test]
 async fn complete_echoes_with_usage() {
     let provider = MockProvider::new(MockSettings::new("mock"));
-    let response = provider.complete("echo", &request("hello there world")).await.unwrap();
+    let response = provider
+        .complete("echo", &request("hello there world"))
+        .await
+        .unwrap();
     assert_eq!(response.first_text(), "hello there world");
     assert_eq!(response.first_finish_reason(), Some(FinishReason::Stop));
     assert_eq!(response.usage, Some(Usage::new(3, 3)));

@@ -1,6 +1,7 @@
 //! Shared harness: start the real server process on a free port and talk to it over HTTP.
 
-#![allow(dead_code)]
+// A test harness: failing loudly is its job.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -86,7 +87,9 @@ impl TestServer {
         let address = tokio::time::timeout(STEP, async {
             while let Some(line) = lines.next_line().await.unwrap() {
                 logs.lock().unwrap().push(line.clone());
-                let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+                let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else {
+                    continue;
+                };
                 if json["fields"]["message"] == "listening" {
                     return json["fields"]["address"].as_str().unwrap().to_owned();
                 }
@@ -185,8 +188,11 @@ impl SseReader {
                     data: data.join("\n"),
                 });
             }
-            let piece = tokio::time::timeout(STEP, self.body.next()).await.expect("stream stalled")?;
-            self.buffer.push_str(std::str::from_utf8(&piece.unwrap()).unwrap());
+            let piece = tokio::time::timeout(STEP, self.body.next())
+                .await
+                .expect("stream stalled")?;
+            self.buffer
+                .push_str(std::str::from_utf8(&piece.unwrap()).unwrap());
         }
     }
 
@@ -196,7 +202,11 @@ impl SseReader {
         while let Some(event) = self.next().await {
             events.push(event);
         }
-        assert!(self.buffer.trim().is_empty(), "unterminated data at end: {:?}", self.buffer);
+        assert!(
+            self.buffer.trim().is_empty(),
+            "unterminated data at end: {:?}",
+            self.buffer
+        );
         events
     }
 }
@@ -207,7 +217,10 @@ pub async fn post_json(client: &reqwest::Client, url: &str, body: serde_json::Va
 }
 
 /// Asserts the OpenAI error shape and returns `(code, param)`.
-pub async fn error_of(response: reqwest::Response, status: u16) -> (String, Option<String>, serde_json::Value) {
+pub async fn error_of(
+    response: reqwest::Response,
+    status: u16,
+) -> (String, Option<String>, serde_json::Value) {
     assert_eq!(response.status().as_u16(), status);
     assert!(response.headers().contains_key("x-request-id"));
     assert!(response.headers().contains_key("x-llm-overhead-ms"));

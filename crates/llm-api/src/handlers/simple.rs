@@ -19,10 +19,15 @@ fn simple_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
     let mut object: Map<String, Value> = parse_json(body)?;
     match (object.remove("prompt"), object.contains_key("messages")) {
         (Some(_), true) => {
-            return Err(LlmError::invalid_param("prompt", "give either `prompt` or `messages`, not both").into());
+            return Err(
+                LlmError::invalid_param("prompt", "give either `prompt` or `messages`, not both").into(),
+            );
         }
         (Some(Value::String(prompt)), false) => {
-            object.insert("messages".to_owned(), json!([{"role": "user", "content": prompt}]));
+            object.insert(
+                "messages".to_owned(),
+                json!([{"role": "user", "content": prompt}]),
+            );
         }
         (Some(_), false) => return Err(LlmError::invalid_param("prompt", "`prompt` must be a string").into()),
         (None, true) => {}
@@ -50,7 +55,11 @@ struct SimpleCompletion<'a> {
 }
 
 /// `POST /llm/complete`.
-pub(crate) async fn complete(request: HttpRequest, payload: Payload, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn complete(
+    request: HttpRequest,
+    payload: Payload,
+    state: Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
     let body = read_limited(&request, payload, state.max_body_bytes).await?;
     let chat = simple_request(&body)?;
     let ctx = context(&request);
@@ -83,6 +92,11 @@ pub(crate) async fn complete_stream(
     let ctx = context(&request);
     let opened = state.gateway.stream(&ctx, chat).await?;
     record_upstream(&request, opened.upstream_latency);
-    let events = simple_sse(opened.chunks, opened.provider.clone(), opened.cached, ctx.received_at);
+    let events = simple_sse(
+        opened.chunks,
+        opened.provider.clone(),
+        opened.cached,
+        ctx.received_at,
+    );
     Ok(sse_ok(&opened.provider).streaming(events))
 }

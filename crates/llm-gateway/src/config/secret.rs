@@ -11,9 +11,7 @@ pub(crate) fn resolve_secret(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<SecretString, ConfigError> {
     match reference.strip_prefix("env:") {
-        Some(variable) if variable.is_empty() => {
-            Err(ConfigError::invalid(key, "`env:` needs a variable name"))
-        }
+        Some("") => Err(ConfigError::invalid(key, "`env:` needs a variable name")),
         Some(variable) => match env(variable) {
             Some(value) if !value.is_empty() => Ok(SecretString::from(value)),
             _ => Err(ConfigError::invalid(

@@ -10,8 +10,8 @@ use llm_provider_mock::{MockSettings, ScriptedFailure};
 use super::raw::{RawConfig, RawMock, RawModelAlias, RawOpenAi, RawProvider};
 use super::secret::resolve_secret;
 use super::{
-    Config, ConfigError, Deployment, HealthConfig, ModelAlias, OpenAiSpec, ProviderConfig,
-    ProviderSpec, ServerConfig,
+    Config, ConfigError, Deployment, HealthConfig, ModelAlias, OpenAiSpec, ProviderConfig, ProviderSpec,
+    ServerConfig,
 };
 
 const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
@@ -30,7 +30,10 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
     let max_body_bytes = usize::try_from(raw.server.max_body_bytes)
         .map_err(|_| ConfigError::invalid("server.max_body_bytes", "too large"))?;
     if raw.health.probe_interval_secs == 0 {
-        return Err(ConfigError::invalid("health.probe_interval_secs", "must be above 0"));
+        return Err(ConfigError::invalid(
+            "health.probe_interval_secs",
+            "must be above 0",
+        ));
     }
     if raw.health.probe_timeout_ms == 0 {
         return Err(ConfigError::invalid("health.probe_timeout_ms", "must be above 0"));
@@ -50,7 +53,10 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
         providers.push(validate_provider(&key, provider, env)?);
     }
     if providers.is_empty() {
-        return Err(ConfigError::invalid("providers", "at least one provider is needed"));
+        return Err(ConfigError::invalid(
+            "providers",
+            "at least one provider is needed",
+        ));
     }
 
     let mut models = BTreeMap::new();
@@ -124,7 +130,9 @@ fn openai_spec(
             ));
         }
     };
-    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) || base_url.contains(char::is_whitespace) {
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://"))
+        || base_url.contains(char::is_whitespace)
+    {
         return Err(ConfigError::invalid(
             format!("{key}.base_url"),
             format!("`{base_url}` is not an http(s) URL"),
@@ -171,7 +179,10 @@ fn mock_spec(key: &str, raw: &RawMock) -> Result<ProviderSpec, ConfigError> {
     let mut settings = MockSettings::new(raw.id.as_str());
     if let Some(models) = &raw.models {
         if models.is_empty() || models.iter().any(String::is_empty) {
-            return Err(ConfigError::invalid(format!("{key}.models"), "needs non-empty model names"));
+            return Err(ConfigError::invalid(
+                format!("{key}.models"),
+                "needs non-empty model names",
+            ));
         }
         settings.models = models.clone();
     }
@@ -198,13 +209,20 @@ fn mock_spec(key: &str, raw: &RawMock) -> Result<ProviderSpec, ConfigError> {
     Ok(ProviderSpec::Mock(settings))
 }
 
-fn validate_alias(name: &str, alias: RawModelAlias, providers: &BTreeSet<String>) -> Result<ModelAlias, ConfigError> {
+fn validate_alias(
+    name: &str,
+    alias: RawModelAlias,
+    providers: &BTreeSet<String>,
+) -> Result<ModelAlias, ConfigError> {
     let key = format!("models.{name}");
     if name.is_empty() {
         return Err(ConfigError::invalid("models", "a model name must not be empty"));
     }
     if alias.deployments.is_empty() {
-        return Err(ConfigError::invalid(format!("{key}.deployments"), "needs at least one deployment"));
+        return Err(ConfigError::invalid(
+            format!("{key}.deployments"),
+            "needs at least one deployment",
+        ));
     }
     let mut deployments = Vec::with_capacity(alias.deployments.len());
     for (index, deployment) in alias.deployments.into_iter().enumerate() {
@@ -215,7 +233,10 @@ fn validate_alias(name: &str, alias: RawModelAlias, providers: &BTreeSet<String>
             ));
         }
         if deployment.model.is_empty() {
-            return Err(ConfigError::invalid(format!("{key}.deployments[{index}].model"), "must not be empty"));
+            return Err(ConfigError::invalid(
+                format!("{key}.deployments[{index}].model"),
+                "must not be empty",
+            ));
         }
         deployments.push(Deployment {
             provider: ProviderId::new(deployment.provider.as_str()),
