@@ -47,7 +47,10 @@ pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
         let path = error.path().to_string();
         let inner = error.into_inner();
         let (param, message) = if inner.is_syntax() || inner.is_eof() || path == "." || path.contains('?') {
-            ("body".to_owned(), format!("the request body is not valid JSON for this endpoint: {inner}"))
+            (
+                "body".to_owned(),
+                format!("the request body is not valid JSON for this endpoint: {inner}"),
+            )
         } else {
             let message = format!("invalid value at `{path}`: {inner}");
             (path, message)

@@ -19,7 +19,7 @@ mod router;
 
 pub use config::{Config, ConfigError, ProviderConfig, ProviderSpec};
 pub use gateway::{Completion, CompletionStream, Gateway, RequestContext};
-pub use health::{HealthMonitor, HealthStatus, OverallHealth, ProviderHealthRecord};
+pub use health::{HealthMonitor, OverallHealth, ProviderHealthView};
 pub use providers::build_provider;
-pub use registry::{ProviderEntry, ProviderRegistry, ProviderSnapshot};
+pub use registry::{HealthStatus, ProviderEntry, ProviderHealthRecord, ProviderRegistry, ProviderSnapshot};
 pub use router::{Route, Router};

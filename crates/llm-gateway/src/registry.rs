@@ -5,10 +5,45 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use llm_core::{ErrorKind, LlmError, ModelInfo, Provider, ProviderId};
+use std::time::Duration;
+
+use llm_core::{ErrorKind, LlmError, ModelInfo, Provider, ProviderId, unix_time_secs};
 use serde::Serialize;
 
-use crate::health::ProviderHealthRecord;
+/// A provider's state as the last probe saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Healthy,
+    Unhealthy,
+}
+
+/// The result of a provider's last probe.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProviderHealthRecord {
+    pub status: HealthStatus,
+    pub latency_ms: u64,
+    /// Unix seconds.
+    pub checked_at: u64,
+    /// The error code and message when unhealthy (client-safe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ProviderHealthRecord {
+    pub(crate) fn from_outcome(latency: Duration, error: Option<&LlmError>) -> Self {
+        Self {
+            status: if error.is_none() {
+                HealthStatus::Healthy
+            } else {
+                HealthStatus::Unhealthy
+            },
+            latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+            checked_at: unix_time_secs(),
+            error: error.map(|error| format!("{}: {}", error.code(), error.message())),
+        }
+    }
+}
 
 /// One registered provider with its run-time state.
 pub struct ProviderEntry {

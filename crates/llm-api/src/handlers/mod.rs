@@ -8,12 +8,28 @@ pub(crate) mod simple;
 use std::time::Duration;
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::web::Payload;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
-use llm_core::{ProviderId, RequestId};
+use llm_core::{ChatRequest, ProviderId, RequestId};
 use llm_gateway::RequestContext;
 
+use crate::body::read_limited;
 use crate::error::ApiError;
 use crate::headers::{PROVIDER_HEADER, UpstreamTime};
+use crate::state::ApiState;
+
+/// Reads the body within the size limit, turns it into a chat request with `parse`, and builds the
+/// engine's context for it.
+pub(crate) async fn read_chat_request(
+    request: &HttpRequest,
+    payload: Payload,
+    state: &ApiState,
+    parse: fn(&[u8]) -> Result<ChatRequest, ApiError>,
+) -> Result<(ChatRequest, RequestContext), ApiError> {
+    let body = read_limited(request, payload, state.max_body_bytes).await?;
+    let chat = parse(&body)?;
+    Ok((chat, context(request)))
+}
 
 /// The engine's view of this request; the id was assigned by the header middleware.
 pub(crate) fn context(request: &HttpRequest) -> RequestContext {

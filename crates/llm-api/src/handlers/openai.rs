@@ -5,8 +5,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use llm_core::ChatRequest;
 use serde::Serialize;
 
-use super::{context, record_upstream, routed_ok, sse_ok};
-use crate::body::{parse_json, read_limited};
+use super::{read_chat_request, record_upstream, routed_ok, sse_ok};
+use crate::body::parse_json;
 use crate::error::ApiError;
 use crate::sse::openai_sse;
 use crate::state::ApiState;
@@ -17,9 +17,7 @@ pub(crate) async fn chat_completions(
     payload: Payload,
     state: Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_limited(&request, payload, state.max_body_bytes).await?;
-    let chat: ChatRequest = parse_json(&body)?;
-    let ctx = context(&request);
+    let (chat, ctx) = read_chat_request(&request, payload, &state, parse_json::<ChatRequest>).await?;
     if chat.stream == Some(true) {
         let include_usage = chat.wants_stream_usage();
         let opened = state.gateway.stream(&ctx, chat).await?;

@@ -8,8 +8,8 @@ use llm_core::{ChatRequest, FinishReason, LlmError, ProviderId, ToolCall, Usage}
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{context, record_upstream, routed_ok, sse_ok};
-use crate::body::{parse_json, read_limited};
+use super::{read_chat_request, record_upstream, routed_ok, sse_ok};
+use crate::body::parse_json;
 use crate::error::ApiError;
 use crate::sse::simple_sse;
 use crate::state::ApiState;
@@ -60,9 +60,7 @@ pub(crate) async fn complete(
     payload: Payload,
     state: Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_limited(&request, payload, state.max_body_bytes).await?;
-    let chat = simple_request(&body)?;
-    let ctx = context(&request);
+    let (chat, ctx) = read_chat_request(&request, payload, &state, simple_request).await?;
     let completion = state.gateway.complete(&ctx, chat).await?;
     record_upstream(&request, completion.upstream_latency);
     let response = &completion.response;
@@ -87,9 +85,7 @@ pub(crate) async fn complete_stream(
     payload: Payload,
     state: Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_limited(&request, payload, state.max_body_bytes).await?;
-    let chat = simple_request(&body)?;
-    let ctx = context(&request);
+    let (chat, ctx) = read_chat_request(&request, payload, &state, simple_request).await?;
     let opened = state.gateway.stream(&ctx, chat).await?;
     record_upstream(&request, opened.upstream_latency);
     let events = simple_sse(
