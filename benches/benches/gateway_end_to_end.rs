@@ -110,11 +110,7 @@ fn bench_end_to_end(c: &mut Criterion) {
     });
     // Building the test request is setup; the measurement is the service call and reading the body.
     for (name, path, body) in [
-        (
-            "http/v1_chat_completions",
-            "/v1/chat/completions",
-            CHAT_BODY,
-        ),
+        ("http/v1_chat_completions", "/v1/chat/completions", CHAT_BODY),
         (
             "http/v1_chat_completions_stream",
             "/v1/chat/completions",

@@ -9,8 +9,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use futures::StreamExt;
 use llm_api::{encode_openai_chunk, openai_sse};
 use llm_core::{
-    ChatChunk, ChunkStream, Delta, FinishReason, FunctionCallDelta, LlmError, Role, ToolCallDelta,
-    Usage,
+    ChatChunk, ChunkStream, Delta, FinishReason, FunctionCallDelta, LlmError, Role, ToolCallDelta, Usage,
 };
 use tokio::runtime::Runtime;
 
@@ -31,8 +30,7 @@ fn tool_call_chunk() -> ChatChunk {
             function: Some(FunctionCallDelta {
                 name: Some("query_metrics".to_owned()),
                 arguments: Some(
-                    r#"{"query":"max(db_pool_in_use{service=\"checkout\"})","range":"2h"}"#
-                        .to_owned(),
+                    r#"{"query":"max(db_pool_in_use{service=\"checkout\"})","range":"2h"}"#.to_owned(),
                 ),
             }),
         }]),
@@ -63,12 +61,7 @@ fn answer_chunks() -> Vec<ChatChunk> {
         Delta::default(),
         Some(FinishReason::Stop),
     ));
-    chunks.push(ChatChunk::usage_only(
-        ID,
-        MODEL,
-        CREATED,
-        Usage::new(612, 47),
-    ));
+    chunks.push(ChatChunk::usage_only(ID, MODEL, CREATED, Usage::new(612, 47)));
     chunks
 }
 
@@ -93,16 +86,12 @@ fn bench_frames(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(encode_openai_chunk(&text).len() as u64));
     group.bench_function("text", |b| b.iter(|| encode_openai_chunk(black_box(&text))));
     group.throughput(Throughput::Bytes(encode_openai_chunk(&tool).len() as u64));
-    group.bench_function("tool_call", |b| {
-        b.iter(|| encode_openai_chunk(black_box(&tool)))
-    });
+    group.bench_function("tool_call", |b| b.iter(|| encode_openai_chunk(black_box(&tool))));
     group.finish();
 }
 
 fn bench_body(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let chunks = answer_chunks();
     let with_usage = drain(&runtime, chunk_stream(&chunks), true);
     let without_usage = drain(&runtime, chunk_stream(&chunks), false);

@@ -159,9 +159,7 @@ fn bench_chunk(c: &mut Criterion) {
         b.iter(|| serde_json::from_str::<ChatChunk>(black_box(CHUNK_JSON)))
     });
     group.throughput(Throughput::Bytes(serialized.len() as u64));
-    group.bench_function("serialize", |b| {
-        b.iter(|| serde_json::to_vec(black_box(&chunk)))
-    });
+    group.bench_function("serialize", |b| b.iter(|| serde_json::to_vec(black_box(&chunk))));
     group.finish();
 }
 
@@ -190,11 +188,5 @@ fn bench_sse(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(
-    benches,
-    bench_request,
-    bench_response,
-    bench_chunk,
-    bench_sse
-);
+criterion_group!(benches, bench_request, bench_response, bench_chunk, bench_sse);
 criterion_main!(benches);

@@ -22,13 +22,18 @@ pub struct ChatChunk {
     #[serde(default)]
     pub created: u64,
     pub model: String,
-    #[serde(default)]
+    /// Some OpenAI-compatible servers send `null` on the usage chunk; it reads as no choices.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub choices: Vec<ChunkChoice>,
     /// Set on the last chunk when usage was asked for; that chunk has no choices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<ChunkChoice>, D::Error> {
+    Ok(Option::<Vec<ChunkChoice>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 fn chunk_object() -> String {
@@ -163,6 +168,11 @@ mod tests {
             "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}});
         let chunk: ChatChunk = serde_json::from_value(usage).unwrap();
         assert_eq!(chunk.usage, Some(Usage::new(3, 2)));
+        assert!(chunk.choices.is_empty());
+
+        let null_choices = json!({"id": "c", "model": "m", "choices": null,
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}});
+        let chunk: ChatChunk = serde_json::from_value(null_choices).unwrap();
         assert!(chunk.choices.is_empty());
     }
 }

@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 pub struct ChatRequest {
     /// The model as the client named it (`gpt-4o`, `openai/gpt-4o`, an alias).
     pub model: String,
-    /// The conversation so far.
+    /// The conversation so far (absent reads as empty; validation refuses it).
+    #[serde(default)]
     pub messages: Vec<Message>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,

@@ -42,9 +42,8 @@ fn bench_gateway(c: &mut Criterion) {
     let mut group = c.benchmark_group("gateway");
     for model in ["echo", "mock/echo"] {
         let request = request(model);
-        let probe = runtime.block_on(
-            gateway.complete(&RequestContext::new(RequestId::generate()), request.clone()),
-        );
+        let probe =
+            runtime.block_on(gateway.complete(&RequestContext::new(RequestId::generate()), request.clone()));
         assert!(probe.is_ok(), "complete({model}) must succeed: {probe:?}");
         let chunks = runtime.block_on(async {
             let opened = gateway

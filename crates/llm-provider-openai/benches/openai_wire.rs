@@ -17,9 +17,8 @@ fn realistic_request() -> ChatRequest {
             ]
         })
         .collect();
-    let mut messages = vec![
-        json!({"role": "system", "content": "You are a concise senior site-reliability engineer."}),
-    ];
+    let mut messages =
+        vec![json!({"role": "system", "content": "You are a concise senior site-reliability engineer."})];
     messages.extend(history);
     messages.push(json!({"role": "user", "content": [
         {"type": "text", "text": "And what does this dashboard show?"},
@@ -68,21 +67,14 @@ fn realistic_stream() -> Vec<u8> {
             "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
     };
     let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
-    events.extend(
-        words
-            .iter()
-            .map(|word| chunk(json!({"content": word}), None)),
-    );
+    events.extend(words.iter().map(|word| chunk(json!({"content": word}), None)));
     events.push(chunk(json!({}), Some("stop")));
     events.push(
         json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_760_000_000,
         "model": "gpt-4o-mini-2024-07-18", "choices": [],
         "usage": {"prompt_tokens": 412, "completion_tokens": 20, "total_tokens": 432}}),
     );
-    let mut body: String = events
-        .iter()
-        .map(|event| format!("data: {event}\n\n"))
-        .collect();
+    let mut body: String = events.iter().map(|event| format!("data: {event}\n\n")).collect();
     body.push_str("data: [DONE]\n\n");
     body.into_bytes()
 }
@@ -108,17 +100,11 @@ fn parse_stream(bytes: &[u8]) -> Vec<ChatChunk> {
 fn bench_wire(c: &mut Criterion) {
     let request = realistic_request();
     c.bench_function("openai/serialize_request_body", |b| {
-        b.iter(|| {
-            ChatCompletionBody::new(black_box("gpt-4o-mini"), black_box(&request), true).to_vec()
-        })
+        b.iter(|| ChatCompletionBody::new(black_box("gpt-4o-mini"), black_box(&request), true).to_vec())
     });
 
     let stream = realistic_stream();
-    assert_eq!(
-        parse_stream(&stream).len(),
-        22,
-        "the bench stream must parse"
-    );
+    assert_eq!(parse_stream(&stream).len(), 22, "the bench stream must parse");
     c.bench_function("openai/parse_sse_stream_22_chunks", |b| {
         b.iter(|| parse_stream(black_box(&stream)))
     });

@@ -12,17 +12,11 @@ use reqwest::header::HeaderMap;
 use crate::wire::{self, ErrorDetail};
 
 /// The error for a non-success HTTP response.
-pub(crate) fn from_status(
-    provider: &ProviderId,
-    status: u16,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> LlmError {
+pub(crate) fn from_status(provider: &ProviderId, status: u16, headers: &HeaderMap, body: &[u8]) -> LlmError {
     let detail = wire::parse_error_body(body).unwrap_or_default();
     let kind = kind_for_status(status, &detail);
     let fallback = format!("the upstream provider answered HTTP {status}");
-    build(provider, kind, &detail, fallback)
-        .with_retry_after(retry_after(headers, SystemTime::now()))
+    build(provider, kind, &detail, fallback).with_retry_after(retry_after(headers, SystemTime::now()))
 }
 
 /// The error for an `{"error": {...}}` event received mid-stream.
@@ -44,20 +38,11 @@ pub(crate) fn from_stream_error(provider: &ProviderId, detail: &ErrorDetail) -> 
 }
 
 /// An error of `kind` with a client-safe message and, for request errors, the offending param.
-fn build(
-    provider: &ProviderId,
-    kind: ErrorKind,
-    detail: &ErrorDetail,
-    fallback: String,
-) -> LlmError {
+fn build(provider: &ProviderId, kind: ErrorKind, detail: &ErrorDetail, fallback: String) -> LlmError {
     let message = match kind {
-        ErrorKind::Authentication => {
-            "the upstream provider rejected the gateway's credentials".to_owned()
-        }
+        ErrorKind::Authentication => "the upstream provider rejected the gateway's credentials".to_owned(),
         ErrorKind::RateLimited => "the upstream provider rate-limited the request".to_owned(),
-        ErrorKind::QuotaExceeded => {
-            "the upstream provider's quota for the gateway is exhausted".to_owned()
-        }
+        ErrorKind::QuotaExceeded => "the upstream provider's quota for the gateway is exhausted".to_owned(),
         _ => detail.message.clone().unwrap_or(fallback),
     };
     let error = LlmError::from_provider(provider, kind, message);
@@ -72,10 +57,7 @@ fn build(
 /// The error for a request that never got response headers.
 pub(crate) fn from_transport(provider: &ProviderId, error: reqwest::Error) -> LlmError {
     let (kind, message) = if error.is_timeout() {
-        (
-            ErrorKind::Timeout,
-            "the upstream provider did not answer in time",
-        )
+        (ErrorKind::Timeout, "the upstream provider did not answer in time")
     } else if error.is_connect() {
         (
             ErrorKind::ProviderUnavailable,
@@ -183,8 +165,7 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
             .map(str::trim)
     };
     let millis = header("retry-after-ms").and_then(|value| value.parse::<f64>().ok());
-    if let Some(wait) = millis.and_then(|millis| Duration::try_from_secs_f64(millis / 1000.0).ok())
-    {
+    if let Some(wait) = millis.and_then(|millis| Duration::try_from_secs_f64(millis / 1000.0).ok()) {
         return Some(wait);
     }
     let value = header("retry-after")?;
@@ -219,17 +200,9 @@ fn parse_http_date(value: &str) -> Option<SystemTime> {
         _ => return None,
     };
     let year: i64 = parts.next()?.parse().ok()?;
-    let mut clock = parts
-        .next()?
-        .split(':')
-        .map(|field| field.parse::<i64>().ok());
+    let mut clock = parts.next()?.split(':').map(|field| field.parse::<i64>().ok());
     let (hours, minutes, seconds) = (clock.next()??, clock.next()??, clock.next()??);
-    if parts.next()? != "GMT"
-        || !(1..=31).contains(&day)
-        || hours > 23
-        || minutes > 59
-        || seconds > 60
-    {
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || hours > 23 || minutes > 59 || seconds > 60 {
         return None;
     }
     let secs = days_from_civil(year, month, day) * 86_400 + hours * 3_600 + minutes * 60 + seconds;

@@ -132,14 +132,8 @@ fn retry_after_forms() {
         retry_after(&headers, now)
     };
     assert_eq!(with("retry-after", "7"), Some(Duration::from_secs(7)));
-    assert_eq!(
-        with("retry-after", " 1.5 "),
-        Some(Duration::from_millis(1500))
-    );
-    assert_eq!(
-        with("retry-after-ms", "250"),
-        Some(Duration::from_millis(250))
-    );
+    assert_eq!(with("retry-after", " 1.5 "), Some(Duration::from_millis(1500)));
+    assert_eq!(with("retry-after-ms", "250"), Some(Duration::from_millis(250)));
     assert_eq!(
         with("retry-after", "Sun, 06 Nov 1994 08:50:07 GMT"),
         Some(Duration::from_secs(30))
@@ -156,10 +150,7 @@ fn retry_after_forms() {
     assert_eq!(with("retry-after", "-3"), None);
     assert_eq!(with("retry-after", "1e300"), None);
     assert_eq!(retry_after(&HeaderMap::new(), now), None);
-    assert_eq!(
-        parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"),
-        Some(UNIX_EPOCH)
-    );
+    assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(UNIX_EPOCH));
     assert_eq!(
         parse_http_date("Wed, 29 Feb 2024 12:00:00 GMT"),
         Some(UNIX_EPOCH + Duration::from_secs(1_709_208_000))
@@ -175,19 +166,13 @@ fn stream_error_events_map_by_type_and_code() {
         code: code.map(Into::into),
     };
     let cases = [
-        (
-            detail(Some("server_error"), None),
-            ErrorKind::ProviderUnavailable,
-        ),
+        (detail(Some("server_error"), None), ErrorKind::ProviderUnavailable),
         (
             detail(Some("requests"), Some("rate_limit_exceeded")),
             ErrorKind::RateLimited,
         ),
         (detail(None, Some("rate_limit")), ErrorKind::RateLimited),
-        (
-            detail(Some("insufficient_quota"), None),
-            ErrorKind::QuotaExceeded,
-        ),
+        (detail(Some("insufficient_quota"), None), ErrorKind::QuotaExceeded),
         (
             detail(Some("BadRequestError"), Some("400")),
             ErrorKind::InvalidRequest,

@@ -81,9 +81,7 @@ impl OpenAiProvider {
     ) -> Result<RequestBuilder, LlmError> {
         let body = ChatCompletionBody::new(model, request, stream)
             .to_vec()
-            .map_err(|error| {
-                LlmError::internal("could not serialize the chat request").with_cause(error)
-            })?;
+            .map_err(|error| LlmError::internal("could not serialize the chat request").with_cause(error))?;
         tracing::debug!(provider = %self.id, model, stream, body_bytes = body.len(), "chat completion request");
         let accept = if stream {
             "text/event-stream"
@@ -121,12 +119,7 @@ impl OpenAiProvider {
             Ok(Ok(body)) => body,
             Ok(Err(_)) | Err(_) => bytes::Bytes::new(),
         };
-        Err(errors::from_status(
-            &self.id,
-            status.as_u16(),
-            &headers,
-            &body,
-        ))
+        Err(errors::from_status(&self.id, status.as_u16(), &headers, &body))
     }
 
     /// Runs a whole non-streaming exchange under the request timeout.
@@ -164,9 +157,7 @@ impl OpenAiProvider {
 
 fn endpoint(id: &ProviderId, base: &str, path: &str) -> Result<Url, LlmError> {
     let url = Url::parse(&format!("{base}{path}")).map_err(|error| {
-        LlmError::internal(format!(
-            "provider {id}: base_url is not a valid URL ({error})"
-        ))
+        LlmError::internal(format!("provider {id}: base_url is not a valid URL ({error})"))
     })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(LlmError::internal(format!(
@@ -178,21 +169,16 @@ fn endpoint(id: &ProviderId, base: &str, path: &str) -> Result<Url, LlmError> {
 
 fn default_headers(settings: &OpenAiSettings) -> Result<HeaderMap, LlmError> {
     let id = &settings.id;
-    let invalid = |what: &str| {
-        LlmError::internal(format!(
-            "provider {id}: {what} is not a valid HTTP header value"
-        ))
-    };
+    let invalid =
+        |what: &str| LlmError::internal(format!("provider {id}: {what} is not a valid HTTP header value"));
     let mut headers = HeaderMap::new();
     if let Some(key) = &settings.api_key {
-        let mut value =
-            HeaderValue::try_from(format!("Bearer {key}")).map_err(|_| invalid("api_key"))?;
+        let mut value = HeaderValue::try_from(format!("Bearer {key}")).map_err(|_| invalid("api_key"))?;
         value.set_sensitive(true);
         headers.insert(AUTHORIZATION, value);
     }
     if let Some(organization) = &settings.organization {
-        let value =
-            HeaderValue::try_from(organization.as_str()).map_err(|_| invalid("organization"))?;
+        let value = HeaderValue::try_from(organization.as_str()).map_err(|_| invalid("organization"))?;
         headers.insert(HeaderName::from_static("openai-organization"), value);
     }
     for (name, value) in &settings.extra_headers {
@@ -201,8 +187,8 @@ fn default_headers(settings: &OpenAiSettings) -> Result<HeaderMap, LlmError> {
                 "provider {id}: extra header name {name:?} is not valid HTTP"
             ))
         })?;
-        let mut value = HeaderValue::try_from(value.as_str())
-            .map_err(|_| invalid(&format!("extra header {name}")))?;
+        let mut value =
+            HeaderValue::try_from(value.as_str()).map_err(|_| invalid(&format!("extra header {name}")))?;
         value.set_sensitive(true);
         headers.insert(header, value);
     }
@@ -240,7 +226,6 @@ impl Provider for OpenAiProvider {
             .client
             .get(self.models_url.clone())
             .header(ACCEPT, "application/json");
-        self.exchange(request, wire::parse_models, "model list")
-            .await
+        self.exchange(request, wire::parse_models, "model list").await
     }
 }

@@ -56,11 +56,7 @@ impl OpenAiSettings {
 
 impl fmt::Debug for OpenAiSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let header_names: Vec<&str> = self
-            .extra_headers
-            .iter()
-            .map(|(name, _)| name.as_str())
-            .collect();
+        let header_names: Vec<&str> = self.extra_headers.iter().map(|(name, _)| name.as_str()).collect();
         f.debug_struct("OpenAiSettings")
             .field("id", &self.id)
             .field("base_url", &self.base_url)

@@ -23,11 +23,7 @@ struct State<S> {
 }
 
 /// Wraps a response body's byte stream. Needs a Tokio runtime with time enabled when polled.
-pub(crate) fn chunk_stream<S, E>(
-    provider: ProviderId,
-    bytes: S,
-    idle_timeout: Duration,
-) -> ChunkStream
+pub(crate) fn chunk_stream<S, E>(provider: ProviderId, bytes: S, idle_timeout: Duration) -> ChunkStream
 where
     S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
     E: StdError + Send + Sync + 'static,
@@ -52,11 +48,7 @@ where
     let error = loop {
         let event = match tokio::time::timeout(state.idle_timeout, state.events.next()).await {
             Err(_) => {
-                break errors::timeout(
-                    &state.provider,
-                    "no stream event arrived",
-                    state.idle_timeout,
-                );
+                break errors::timeout(&state.provider, "no stream event arrived", state.idle_timeout);
             }
             Ok(None) => break errors::protocol(&state.provider, "stream ended before [DONE]"),
             Ok(Some(Err(SseStreamError::Transport(cause)))) => {
@@ -67,11 +59,8 @@ where
                 .with_cause(cause);
             }
             Ok(Some(Err(SseStreamError::LineTooLong(cause)))) => {
-                break errors::protocol(
-                    &state.provider,
-                    "the upstream stream sent an oversized line",
-                )
-                .with_cause(cause);
+                break errors::protocol(&state.provider, "the upstream stream sent an oversized line")
+                    .with_cause(cause);
             }
             Ok(Some(Ok(event))) => event,
         };
@@ -118,9 +107,8 @@ mod tests {
 
     #[tokio::test]
     async fn chunks_split_anywhere_then_done() {
-        let text = format!(
-            "{CHUNK}\n\n: keep-alive\n\ndata:\n\n{CHUNK}\r\n\r\ndata: [DONE]\n\ndata: ignored\n\n"
-        );
+        let text =
+            format!("{CHUNK}\n\n: keep-alive\n\ndata:\n\n{CHUNK}\r\n\r\ndata: [DONE]\n\ndata: ignored\n\n");
         for size in [1, 7, 64, text.len()] {
             let parts = text
                 .as_bytes()
@@ -129,10 +117,11 @@ mod tests {
                 .collect();
             let items = collect(pieces(parts)).await;
             assert_eq!(items.len(), 2, "piece size {size}");
-            assert!(items.iter().all(|item| {
-                item.as_ref()
-                    .is_ok_and(|chunk| chunk.text_delta() == Some("hi"))
-            }));
+            assert!(
+                items
+                    .iter()
+                    .all(|item| { item.as_ref().is_ok_and(|chunk| chunk.text_delta() == Some("hi")) })
+            );
         }
     }
 
@@ -151,9 +140,7 @@ mod tests {
 
     #[tokio::test]
     async fn idle_gap_times_out_once() {
-        let head = stream::iter(vec![Ok::<_, io::Error>(Bytes::from(format!(
-            "{CHUNK}\n\n"
-        )))]);
+        let head = stream::iter(vec![Ok::<_, io::Error>(Bytes::from(format!("{CHUNK}\n\n")))]);
         let bytes = head.chain(stream::pending());
         let items = collect(chunk_stream("p".into(), bytes, Duration::from_millis(50))).await;
         assert_eq!(items.len(), 2);

@@ -3,9 +3,7 @@
 //! Requests are serialized straight from a borrowed [`ChatRequest`] (no copy of the messages);
 //! responses, stream chunks, error bodies and model lists are parsed here and nowhere else.
 
-use llm_core::{
-    ChatChunk, ChatRequest, ChatResponse, Message, ModelInfo, ResponseFormat, Stop, Tool,
-};
+use llm_core::{ChatChunk, ChatRequest, ChatResponse, Message, ModelInfo, ResponseFormat, Stop, Tool};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -75,9 +73,7 @@ impl<'a> ChatCompletionBody<'a> {
             stop: request.stop.as_ref(),
             user: request.user.as_deref(),
             stream: stream.then_some(true),
-            stream_options: stream.then_some(IncludeUsage {
-                include_usage: true,
-            }),
+            stream_options: stream.then_some(IncludeUsage { include_usage: true }),
             tools: request.tools.as_deref(),
             tool_choice: request.tool_choice.as_ref(),
             parallel_tool_calls: request.parallel_tool_calls,
@@ -226,10 +222,7 @@ impl From<ErrorField> for ErrorDetail {
 impl From<RawErrorDetail> for ErrorDetail {
     fn from(raw: RawErrorDetail) -> Self {
         Self {
-            message: raw
-                .message
-                .and_then(text)
-                .or_else(|| raw.detail.and_then(text)),
+            message: raw.message.and_then(text).or_else(|| raw.detail.and_then(text)),
             kind: raw.kind.and_then(text),
             param: raw.param.and_then(text),
             code: raw.code.and_then(text),

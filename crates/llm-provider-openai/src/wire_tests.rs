@@ -75,12 +75,7 @@ fn extra_entries_named_like_modelled_fields_are_not_sent_twice() {
     request.extra.insert("stream".into(), json!(true));
     request.extra.insert("model".into(), json!("sneaky"));
     request.extra.insert("logit_bias".into(), json!({"1": 5}));
-    let text = String::from_utf8(
-        ChatCompletionBody::new("real", &request, false)
-            .to_vec()
-            .unwrap(),
-    )
-    .unwrap();
+    let text = String::from_utf8(ChatCompletionBody::new("real", &request, false).to_vec().unwrap()).unwrap();
     assert_eq!(text.matches("\"model\"").count(), 1, "{text}");
     assert!(!text.contains("stream"), "{text}");
     let body: Value = serde_json::from_str(&text).unwrap();
@@ -142,8 +137,7 @@ fn error_bodies_of_every_shape() {
     assert_eq!(openai.param.as_deref(), Some("temperature"));
     assert_eq!(openai.code.as_deref(), Some("invalid_value"));
     let numeric =
-        parse_error_body(br#"{"error":{"message":"m","type":"BadRequestError","code":400}}"#)
-            .unwrap();
+        parse_error_body(br#"{"error":{"message":"m","type":"BadRequestError","code":400}}"#).unwrap();
     assert_eq!(numeric.code.as_deref(), Some("400"));
     let text = parse_error_body(br#"{"error":"model not loaded"}"#).unwrap();
     assert_eq!(text.message.as_deref(), Some("model not loaded"));

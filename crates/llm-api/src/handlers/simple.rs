@@ -4,9 +4,9 @@
 
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
-use llm_core::{ChatRequest, FinishReason, LlmError, ProviderId, ToolCall, Usage};
+use llm_core::{ChatRequest, FinishReason, LlmError, Message, ProviderId, Role, ToolCall, Usage};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::{read_chat_request, record_upstream, routed_ok, sse_ok};
 use crate::body::parse_json;
@@ -14,29 +14,27 @@ use crate::error::ApiError;
 use crate::sse::simple_sse;
 use crate::state::ApiState;
 
-/// Turns the simple body into a chat request.
+/// Turns the simple body into a chat request: one parse, `prompt` taken from the unknown fields.
 fn simple_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
-    let mut object: Map<String, Value> = parse_json(body)?;
-    match (object.remove("prompt"), object.contains_key("messages")) {
-        (Some(_), true) => {
-            return Err(
-                LlmError::invalid_param("prompt", "give either `prompt` or `messages`, not both").into(),
-            );
+    let mut chat: ChatRequest = parse_json(body)?;
+    match chat.extra.remove("prompt") {
+        Some(_) if !chat.messages.is_empty() => {
+            Err(LlmError::invalid_param("prompt", "give either `prompt` or `messages`, not both").into())
         }
-        (Some(Value::String(prompt)), false) => {
-            object.insert(
-                "messages".to_owned(),
-                json!([{"role": "user", "content": prompt}]),
-            );
+        Some(Value::String(prompt)) => {
+            chat.messages = vec![Message::text(Role::User, prompt)];
+            chat.stream = None;
+            Ok(chat)
         }
-        (Some(_), false) => return Err(LlmError::invalid_param("prompt", "`prompt` must be a string").into()),
-        (None, true) => {}
-        (None, false) => {
-            return Err(LlmError::invalid_param("messages", "give `prompt` (a string) or `messages`").into());
+        Some(_) => Err(LlmError::invalid_param("prompt", "`prompt` must be a string").into()),
+        None if chat.messages.is_empty() => {
+            Err(LlmError::invalid_param("messages", "give `prompt` (a string) or `messages`").into())
+        }
+        None => {
+            chat.stream = None;
+            Ok(chat)
         }
     }
-    object.remove("stream");
-    parse_json(&serde_json::to_vec(&object).map_err(|error| LlmError::internal(error.to_string()))?)
 }
 
 /// The simple API's answer.

@@ -52,23 +52,17 @@ pub fn request() -> ChatRequest {
 }
 
 pub async fn mount_json(server: &MockServer, route: &str, status: u16, body: Value) {
-    Mock::given(method(if route.ends_with("models") {
-        "GET"
-    } else {
-        "POST"
-    }))
-    .and(path(route))
-    .respond_with(ResponseTemplate::new(status).set_body_json(body))
-    .mount(server)
-    .await;
+    Mock::given(method(if route.ends_with("models") { "GET" } else { "POST" }))
+        .and(path(route))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .mount(server)
+        .await;
 }
 
 pub async fn mount_sse(server: &MockServer, body: String) {
     Mock::given(method("POST"))
         .and(path(CHAT_PATH))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_raw(body.into_bytes(), "text/event-stream"),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body.into_bytes(), "text/event-stream"))
         .mount(server)
         .await;
 }
@@ -92,10 +86,7 @@ pub fn usage_chunk(prompt: u64, completion: u64) -> Value {
 
 /// The SSE body for `events`, each a `data:` line, optionally closed by `data: [DONE]`.
 pub fn sse(events: &[Value], done: bool) -> String {
-    let mut body: String = events
-        .iter()
-        .map(|event| format!("data: {event}\n\n"))
-        .collect();
+    let mut body: String = events.iter().map(|event| format!("data: {event}\n\n")).collect();
     if done {
         body.push_str("data: [DONE]\n\n");
     }

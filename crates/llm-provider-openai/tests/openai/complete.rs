@@ -5,9 +5,7 @@ use llm_provider_openai::{OpenAiProvider, OpenAiSettings};
 use serde_json::json;
 use wiremock::MockServer;
 
-use crate::common::{
-    CHAT_PATH, KEY, ORG, mount_json, request, sent_body, server_and_provider, settings,
-};
+use crate::common::{CHAT_PATH, KEY, ORG, mount_json, request, sent_body, server_and_provider, settings};
 
 #[tokio::test]
 async fn complete_parses_the_answer_and_keeps_unknown_fields() {
@@ -30,17 +28,10 @@ async fn complete_parses_the_answer_and_keeps_unknown_fields() {
     assert_eq!(response.first_finish_reason(), Some(FinishReason::Stop));
     let usage = response.usage.unwrap();
     assert_eq!(
-        (
-            usage.prompt_tokens,
-            usage.completion_tokens,
-            usage.total_tokens
-        ),
+        (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens),
         (21, 3, 24)
     );
-    assert_eq!(
-        usage.prompt_tokens_details,
-        Some(json!({"cached_tokens": 0}))
-    );
+    assert_eq!(usage.prompt_tokens_details, Some(json!({"cached_tokens": 0})));
     assert_eq!(response.extra["service_tier"], json!("default"));
     assert_eq!(response.system_fingerprint.as_deref(), Some("fp_77"));
     assert_eq!(response.choices[0].message.extra["annotations"], json!([]));
@@ -99,10 +90,7 @@ async fn complete_returns_tool_calls() {
 
     let response = provider.complete("gpt-4o", &request()).await.unwrap();
 
-    assert_eq!(
-        response.first_finish_reason(),
-        Some(FinishReason::ToolCalls)
-    );
+    assert_eq!(response.first_finish_reason(), Some(FinishReason::ToolCalls));
     assert_eq!(response.choices[0].message.content, None);
     let calls = response.choices[0].message.tool_calls.as_ref().unwrap();
     let summary: Vec<(&str, &str, &str)> = calls
@@ -137,10 +125,15 @@ async fn a_success_status_with_a_broken_body_is_a_protocol_error() {
 async fn models_are_listed_and_a_trailing_slash_is_tolerated() {
     let server = MockServer::start().await;
     let provider = OpenAiProvider::new(settings(format!("{}/v1/", server.uri()))).unwrap();
-    mount_json(&server, "/v1/models", 200, json!({"object": "list", "data": [
-        {"id": "gpt-4o-mini", "object": "model", "created": 1_721_172_741, "owned_by": "system"},
-        {"id": "local-llama", "object": "model", "created": 1, "owned_by": "vllm", "max_model_len": 32768}
-    ]}))
+    mount_json(
+        &server,
+        "/v1/models",
+        200,
+        json!({"object": "list", "data": [
+            {"id": "gpt-4o-mini", "object": "model", "created": 1_721_172_741, "owned_by": "system"},
+            {"id": "local-llama", "object": "model", "created": 1, "owned_by": "vllm", "max_model_len": 32768}
+        ]}),
+    )
     .await;
 
     let models = provider.models().await.unwrap();
@@ -163,12 +156,7 @@ async fn models_are_listed_and_a_trailing_slash_is_tolerated() {
     let received = &server.received_requests().await.unwrap()[0];
     assert_eq!(received.url.path(), "/v1/models");
     assert_eq!(
-        received
-            .headers
-            .get("authorization")
-            .unwrap()
-            .to_str()
-            .unwrap(),
+        received.headers.get("authorization").unwrap().to_str().unwrap(),
         format!("Bearer {KEY}")
     );
     assert_eq!(provider.kind(), "openai");
@@ -178,13 +166,7 @@ async fn models_are_listed_and_a_trailing_slash_is_tolerated() {
 #[tokio::test]
 async fn health_lists_models_and_reports_failures() {
     let (server, provider) = server_and_provider().await;
-    mount_json(
-        &server,
-        "/v1/models",
-        200,
-        json!({"object": "list", "data": []}),
-    )
-    .await;
+    mount_json(&server, "/v1/models", 200, json!({"object": "list", "data": []})).await;
     let health = provider.health().await;
     assert!(health.healthy);
     assert!(health.error.is_none());
@@ -202,9 +184,7 @@ async fn health_lists_models_and_reports_failures() {
     assert_eq!(health.error.unwrap().kind(), ErrorKind::ProviderUnavailable);
     let requests = server.received_requests().await.unwrap();
     assert!(
-        requests
-            .iter()
-            .all(|request| request.url.path() == "/v1/models"),
+        requests.iter().all(|request| request.url.path() == "/v1/models"),
         "health must never pay for a completion"
     );
 }
@@ -215,13 +195,7 @@ async fn no_key_means_no_authorization_header() {
     let mut settings = OpenAiSettings::new("local".into(), format!("{}/v1", server.uri()));
     settings.api_key = None;
     let provider = OpenAiProvider::new(settings).unwrap();
-    mount_json(
-        &server,
-        "/v1/models",
-        200,
-        json!({"object": "list", "data": []}),
-    )
-    .await;
+    mount_json(&server, "/v1/models", 200, json!({"object": "list", "data": []})).await;
     provider.models().await.unwrap();
     let received = &server.received_requests().await.unwrap()[0];
     assert!(received.headers.get("authorization").is_none());
@@ -241,8 +215,6 @@ fn bad_settings_are_refused_without_revealing_the_key() {
         assert_eq!(error.kind(), ErrorKind::Internal, "{url}");
     }
     let mut bad_header = OpenAiSettings::new("oai".into(), "https://api.openai.com/v1");
-    bad_header
-        .extra_headers
-        .push(("bad header".into(), "v".into()));
+    bad_header.extra_headers.push(("bad header".into(), "v".into()));
     assert!(OpenAiProvider::new(bad_header).is_err());
 }

@@ -19,12 +19,7 @@ async fn complete_against(template: ResponseTemplate) -> LlmError {
     provider.complete("gpt-4o", &request()).await.unwrap_err()
 }
 
-fn openai_error(
-    message: &str,
-    kind: &str,
-    param: Option<&str>,
-    code: Option<&str>,
-) -> serde_json::Value {
+fn openai_error(message: &str, kind: &str, param: Option<&str>, code: Option<&str>) -> serde_json::Value {
     json!({"error": {"message": message, "type": kind, "param": param, "code": code}})
 }
 
@@ -64,10 +59,7 @@ async fn invalid_request_keeps_the_upstream_message_and_param() {
     );
     let error = complete_against(ResponseTemplate::new(400).set_body_json(body)).await;
     assert_eq!(error.kind(), ErrorKind::InvalidRequest);
-    assert_eq!(
-        error.message(),
-        "Invalid value for 'temperature': must be <= 2."
-    );
+    assert_eq!(error.message(), "Invalid value for 'temperature': must be <= 2.");
     assert_eq!(error.param(), Some("temperature"));
     assert!(!error.retryable());
 
@@ -143,10 +135,9 @@ async fn exhausted_quota_is_not_a_rate_limit() {
 
 #[tokio::test]
 async fn non_json_error_bodies_still_map_by_status() {
-    let error = complete_against(
-        ResponseTemplate::new(502).set_body_raw("<html>Bad Gateway</html>", "text/html"),
-    )
-    .await;
+    let error =
+        complete_against(ResponseTemplate::new(502).set_body_raw("<html>Bad Gateway</html>", "text/html"))
+            .await;
     assert_eq!(error.kind(), ErrorKind::ProviderUnavailable);
     assert!(!error.message().contains("<html>"));
     let error = complete_against(ResponseTemplate::new(404).set_body_string("Not Found")).await;

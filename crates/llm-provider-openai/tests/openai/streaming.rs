@@ -15,10 +15,7 @@ use crate::common::{
 async fn text_stream_yields_every_chunk_in_order_then_ends() {
     let (server, provider) = server_and_provider().await;
     let events = [
-        chunk(
-            json!({"role": "assistant", "content": "", "refusal": null}),
-            None,
-        ),
+        chunk(json!({"role": "assistant", "content": "", "refusal": null}), None),
         chunk(json!({"content": "Os"}), None),
         chunk(json!({"content": "lo."}), None),
         chunk(json!({}), Some("stop")),
@@ -110,9 +107,7 @@ async fn parallel_tool_calls_arrive_by_index_with_fragmented_arguments() {
         }
         let function = delta.function.as_ref().unwrap();
         entry.1.push_str(function.name.as_deref().unwrap_or(""));
-        entry
-            .2
-            .push_str(function.arguments.as_deref().unwrap_or(""));
+        entry.2.push_str(function.arguments.as_deref().unwrap_or(""));
     }
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[&0].0, "call_w");
@@ -147,11 +142,7 @@ async fn a_stream_without_done_ends_with_an_error() {
     assert!(items[..3].iter().all(Result::is_ok));
     let error = items[3].as_ref().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::UpstreamProtocol);
-    assert!(
-        error.message().contains("before [DONE]"),
-        "{}",
-        error.message()
-    );
+    assert!(error.message().contains("before [DONE]"), "{}", error.message());
 }
 
 #[tokio::test]
@@ -165,10 +156,7 @@ async fn a_stream_cut_mid_event_ends_with_an_error() {
 
     assert_eq!(items.len(), 2);
     assert_eq!(items[0].as_ref().unwrap().text_delta(), Some("Os"));
-    assert_eq!(
-        items[1].as_ref().unwrap_err().kind(),
-        ErrorKind::UpstreamProtocol
-    );
+    assert_eq!(items[1].as_ref().unwrap_err().kind(), ErrorKind::UpstreamProtocol);
 }
 
 #[tokio::test]
@@ -218,10 +206,7 @@ async fn malformed_chunk_is_a_protocol_error_and_ends_the_stream() {
 
     assert_eq!(items.len(), 2);
     assert!(items[0].is_ok());
-    assert_eq!(
-        items[1].as_ref().unwrap_err().kind(),
-        ErrorKind::UpstreamProtocol
-    );
+    assert_eq!(items[1].as_ref().unwrap_err().kind(), ErrorKind::UpstreamProtocol);
 }
 
 #[tokio::test]
