@@ -13,6 +13,7 @@ mod ids;
 mod provider;
 mod request;
 mod response;
+pub mod retry_after;
 pub mod sse;
 
 pub use chunk::{ChatChunk, ChunkChoice, ChunkStream, Delta, FunctionCallDelta, ToolCallDelta};

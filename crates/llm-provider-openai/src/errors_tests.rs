@@ -1,6 +1,7 @@
 use super::*;
 use llm_core::ErrorOrigin;
 use reqwest::header::HeaderValue;
+use std::time::UNIX_EPOCH;
 
 fn provider() -> ProviderId {
     "openai".into()
@@ -150,11 +151,6 @@ fn retry_after_forms() {
     assert_eq!(with("retry-after", "-3"), None);
     assert_eq!(with("retry-after", "1e300"), None);
     assert_eq!(retry_after(&HeaderMap::new(), now), None);
-    assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(UNIX_EPOCH));
-    assert_eq!(
-        parse_http_date("Wed, 29 Feb 2024 12:00:00 GMT"),
-        Some(UNIX_EPOCH + Duration::from_secs(1_709_208_000))
-    );
 }
 
 #[test]
