@@ -15,4 +15,4 @@ mod stream;
 pub mod wire;
 
 pub use provider::{OpenAiProvider, install_crypto_provider};
-pub use settings::OpenAiSettings;
+pub use settings::{AuthStyle, OpenAiSettings, Quirks};

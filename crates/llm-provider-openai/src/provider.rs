@@ -9,7 +9,7 @@ use llm_core::{ChatRequest, ChatResponse, ChunkStream, LlmError, ModelInfo, Prov
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{RequestBuilder, Response, Url};
 
-use crate::settings::OpenAiSettings;
+use crate::settings::{AuthStyle, OpenAiSettings, Quirks};
 use crate::wire::{self, ChatCompletionBody};
 use crate::{errors, stream};
 
@@ -28,8 +28,9 @@ pub fn install_crypto_provider() {
 pub struct OpenAiProvider {
     id: ProviderId,
     client: reqwest::Client,
-    chat_url: Url,
+    chat: ChatEndpoint,
     models_url: Url,
+    quirks: Quirks,
     first_byte_timeout: Duration,
     idle_timeout: Duration,
     request_timeout: Duration,
@@ -39,7 +40,7 @@ impl fmt::Debug for OpenAiProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OpenAiProvider")
             .field("id", &self.id)
-            .field("chat_url", &self.chat_url.as_str())
+            .field("chat", &self.chat)
             .finish_non_exhaustive()
     }
 }
@@ -51,8 +52,21 @@ impl OpenAiProvider {
         install_crypto_provider();
         let id = settings.id.clone();
         let base = settings.base_url.trim_end_matches('/');
-        let chat_url = endpoint(&id, base, "/chat/completions")?;
-        let models_url = endpoint(&id, base, "/models")?;
+        let chat = if settings.chat_path.contains(MODEL_PLACEHOLDER) {
+            endpoint(
+                &id,
+                base,
+                &settings.chat_path.replace(MODEL_PLACEHOLDER, "model"),
+                &settings.query,
+            )?;
+            ChatEndpoint::PerModel {
+                template: format!("{base}{}", settings.chat_path),
+                query: settings.query.clone(),
+            }
+        } else {
+            ChatEndpoint::Fixed(endpoint(&id, base, &settings.chat_path, &settings.query)?)
+        };
+        let models_url = endpoint(&id, base, &settings.models_path, &settings.query)?;
         let client = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .default_headers(default_headers(&settings)?)
@@ -65,8 +79,9 @@ impl OpenAiProvider {
         Ok(Self {
             id,
             client,
-            chat_url,
+            chat,
             models_url,
+            quirks: settings.quirks,
             first_byte_timeout: settings.first_byte_timeout,
             idle_timeout: settings.idle_timeout,
             request_timeout: settings.request_timeout,
@@ -79,7 +94,9 @@ impl OpenAiProvider {
         request: &ChatRequest,
         stream: bool,
     ) -> Result<RequestBuilder, LlmError> {
+        let url = self.chat.url(&self.id, model)?;
         let body = ChatCompletionBody::new(model, request, stream)
+            .with_quirks(self.quirks)
             .to_vec()
             .map_err(|error| LlmError::internal("could not serialize the chat request").with_cause(error))?;
         tracing::debug!(provider = %self.id, model, stream, body_bytes = body.len(), "chat completion request");
@@ -90,7 +107,7 @@ impl OpenAiProvider {
         };
         Ok(self
             .client
-            .post(self.chat_url.clone())
+            .post(url)
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, accept)
             .body(body))
@@ -155,14 +172,54 @@ impl OpenAiProvider {
     }
 }
 
-fn endpoint(id: &ProviderId, base: &str, path: &str) -> Result<Url, LlmError> {
-    let url = Url::parse(&format!("{base}{path}")).map_err(|error| {
+const MODEL_PLACEHOLDER: &str = "{model}";
+
+/// The chat endpoint: one URL, or one per model (Azure deployments).
+#[derive(Debug)]
+enum ChatEndpoint {
+    Fixed(Url),
+    PerModel {
+        template: String,
+        query: Vec<(String, String)>,
+    },
+}
+
+impl ChatEndpoint {
+    fn url(&self, id: &ProviderId, model: &str) -> Result<Url, LlmError> {
+        match self {
+            Self::Fixed(url) => Ok(url.clone()),
+            Self::PerModel { template, query } => {
+                let plain = !model.is_empty()
+                    && model
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+                if !plain {
+                    return Err(LlmError::invalid_param(
+                        "model",
+                        format!("`{model}` is not a valid deployment name for provider {id}"),
+                    ));
+                }
+                endpoint_from(id, &template.replace(MODEL_PLACEHOLDER, model), query)
+            }
+        }
+    }
+}
+
+fn endpoint(id: &ProviderId, base: &str, path: &str, query: &[(String, String)]) -> Result<Url, LlmError> {
+    endpoint_from(id, &format!("{base}{path}"), query)
+}
+
+fn endpoint_from(id: &ProviderId, address: &str, query: &[(String, String)]) -> Result<Url, LlmError> {
+    let mut url = Url::parse(address).map_err(|error| {
         LlmError::internal(format!("provider {id}: base_url is not a valid URL ({error})"))
     })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(LlmError::internal(format!(
             "provider {id}: base_url must use http or https"
         )));
+    }
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
     }
     Ok(url)
 }
@@ -173,9 +230,16 @@ fn default_headers(settings: &OpenAiSettings) -> Result<HeaderMap, LlmError> {
         |what: &str| LlmError::internal(format!("provider {id}: {what} is not a valid HTTP header value"));
     let mut headers = HeaderMap::new();
     if let Some(key) = &settings.api_key {
-        let mut value = HeaderValue::try_from(format!("Bearer {key}")).map_err(|_| invalid("api_key"))?;
+        let (name, value) = match &settings.auth {
+            AuthStyle::Bearer => (AUTHORIZATION, format!("Bearer {key}")),
+            AuthStyle::Header(name) => (
+                HeaderName::try_from(name.as_str()).map_err(|_| invalid("the auth header name"))?,
+                key.clone(),
+            ),
+        };
+        let mut value = HeaderValue::try_from(value).map_err(|_| invalid("api_key"))?;
         value.set_sensitive(true);
-        headers.insert(AUTHORIZATION, value);
+        headers.insert(name, value);
     }
     if let Some(organization) = &settings.organization {
         let value = HeaderValue::try_from(organization.as_str()).map_err(|_| invalid("organization"))?;

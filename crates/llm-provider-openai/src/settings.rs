@@ -5,6 +5,25 @@ use std::time::Duration;
 
 use llm_core::ProviderId;
 
+/// How the API key travels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthStyle {
+    /// `Authorization: Bearer <key>` (OpenAI and most compatible servers).
+    Bearer,
+    /// The key alone in the named header (Azure OpenAI's `api-key`).
+    Header(String),
+}
+
+/// Where OpenAI-compatible servers differ from OpenAI.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quirks {
+    /// The server refuses `stream_options`; streams then carry usage only if the server sends it
+    /// unasked.
+    pub no_stream_options: bool,
+    /// The server knows `max_tokens` but not `max_completion_tokens`: the cap is sent as `max_tokens`.
+    pub max_tokens_only: bool,
+}
+
 /// How to reach one OpenAI-style upstream. Secrets are only ever printed redacted.
 #[derive(Clone)]
 pub struct OpenAiSettings {
@@ -12,8 +31,19 @@ pub struct OpenAiSettings {
     pub id: ProviderId,
     /// The API root, e.g. `https://api.openai.com/v1`; endpoints are appended to it.
     pub base_url: String,
-    /// The raw API key, sent as `Authorization: Bearer <key>` when set.
+    /// The raw API key, sent as [`auth`](Self::auth) says when set.
     pub api_key: Option<String>,
+    /// How the key is sent.
+    pub auth: AuthStyle,
+    /// The chat endpoint below `base_url`. `{model}` in it is replaced by the upstream model name
+    /// (Azure's deployment), which must then be a plain name (letters, digits, `-`, `_`, `.`).
+    pub chat_path: String,
+    /// The model-listing endpoint below `base_url`.
+    pub models_path: String,
+    /// Query parameters sent with every request (Azure's `api-version`).
+    pub query: Vec<(String, String)>,
+    /// Where this server differs from OpenAI.
+    pub quirks: Quirks,
     /// Sent as the `OpenAI-Organization` header when set.
     pub organization: Option<String>,
     /// Further headers sent with every request (values are treated as secrets).
@@ -44,6 +74,11 @@ impl OpenAiSettings {
             id,
             base_url: base_url.into(),
             api_key: None,
+            auth: AuthStyle::Bearer,
+            chat_path: "/chat/completions".to_owned(),
+            models_path: "/models".to_owned(),
+            query: Vec::new(),
+            quirks: Quirks::default(),
             organization: None,
             extra_headers: Vec::new(),
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
@@ -61,6 +96,11 @@ impl fmt::Debug for OpenAiSettings {
             .field("id", &self.id)
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("auth", &self.auth)
+            .field("chat_path", &self.chat_path)
+            .field("models_path", &self.models_path)
+            .field("query", &self.query)
+            .field("quirks", &self.quirks)
             .field("organization", &self.organization)
             .field("extra_headers", &header_names)
             .field("connect_timeout", &self.connect_timeout)

@@ -8,6 +8,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::settings::Quirks;
+
 /// The body of `POST /chat/completions`, borrowing everything from the canonical request.
 ///
 /// `model` is the upstream name the router chose; the client's `stream` and `stream_options` are
@@ -82,6 +84,19 @@ impl<'a> ChatCompletionBody<'a> {
             frequency_penalty: request.frequency_penalty,
             extra: ExtraFields(&request.extra),
         }
+    }
+
+    /// Adapts the body to a server's quirks.
+    #[must_use]
+    pub fn with_quirks(mut self, quirks: Quirks) -> Self {
+        if quirks.no_stream_options {
+            self.stream_options = None;
+        }
+        if quirks.max_tokens_only {
+            self.max_tokens = self.max_completion_tokens.or(self.max_tokens);
+            self.max_completion_tokens = None;
+        }
+        self
     }
 
     /// The JSON bytes to send.

@@ -6,6 +6,8 @@
 #[cfg(test)]
 mod common;
 #[cfg(test)]
+mod compatible;
+#[cfg(test)]
 mod complete;
 #[cfg(test)]
 mod errors;
