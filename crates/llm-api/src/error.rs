@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use llm_core::{ErrorKind, LlmError};
+use llm_provider_anthropic::ingress as anthropic_ingress;
 use serde::Serialize;
 
 use crate::headers::PROVIDER_HEADER;
@@ -124,13 +125,41 @@ impl ApiError {
     }
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        self.parts().0
+/// Anthropic's error envelope, for the `/v1/messages` ingress.
+#[derive(Debug, Serialize)]
+pub struct AnthropicErrorBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    error: AnthropicErrorObject<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct AnthropicErrorObject<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    message: &'a str,
+}
+
+impl ApiError {
+    /// The same error in Anthropic's shape: `{"type":"error","error":{"type","message"}}`.
+    pub fn anthropic_body(&self) -> AnthropicErrorBody<'_> {
+        let kind = match self {
+            Self::Llm(error) => anthropic_ingress::error_type(error.kind()),
+            Self::BodyTooLarge { .. } => "request_too_large",
+            Self::MethodNotAllowed { .. } => "invalid_request_error",
+            Self::RouteNotFound { .. } => "not_found_error",
+        };
+        AnthropicErrorBody {
+            kind: "error",
+            error: AnthropicErrorObject {
+                kind,
+                message: self.message(),
+            },
+        }
     }
 
-    fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status_code());
+    /// The headers every error response carries: `Retry-After` and the provider involved.
+    fn error_headers(&self, response: &mut actix_web::HttpResponseBuilder) {
         if let Self::Llm(error) = self {
             if let Some(retry_after) = error.retry_after() {
                 let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
@@ -142,6 +171,40 @@ impl ResponseError for ApiError {
                 response.insert_header((PROVIDER_HEADER, value));
             }
         }
+    }
+}
+
+/// An [`ApiError`] answered in Anthropic's shape (same status and headers).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct AnthropicApiError(#[from] pub ApiError);
+
+impl From<LlmError> for AnthropicApiError {
+    fn from(error: LlmError) -> Self {
+        Self(ApiError::Llm(error))
+    }
+}
+
+impl ResponseError for AnthropicApiError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        self.0.error_headers(&mut response);
+        response.json(self.0.anthropic_body())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        self.error_headers(&mut response);
         response.json(self.body())
     }
 }

@@ -4,7 +4,7 @@ use actix_web::middleware::from_fn;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{Resource, Route};
 
-use crate::handlers::{health, method_not_allowed, openai, providers, simple, unknown_route};
+use crate::handlers::{anthropic, health, method_not_allowed, openai, providers, simple, unknown_route};
 use crate::headers::stamp_headers;
 
 /// Registers every route. The caller adds `web::Data<ApiState>` with `App::app_data`.
@@ -25,6 +25,7 @@ pub fn configure(config: &mut ServiceConfig) {
                 web::post().to(openai::chat_completions),
             ))
             .service(endpoint("/v1/models", web::get().to(openai::list_models)))
+            .service(endpoint("/v1/messages", web::post().to(anthropic::messages)))
             .default_service(web::to(unknown_route)),
     );
 }

@@ -9,6 +9,7 @@ use std::time::Instant;
 use actix_web::web::{BufMut, Bytes, BytesMut};
 use futures::{Stream, StreamExt, stream};
 use llm_core::{ChatChunk, ChunkStream, FinishReason, LlmError, ProviderId, ToolCallDelta, Usage};
+use llm_provider_anthropic::ingress::MessagesStreamEncoder;
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -63,6 +64,38 @@ pub fn openai_sse(chunks: ChunkStream, include_usage: bool) -> impl Stream<Item 
                 Some(Err(error)) => return Some((Ok(encode_error(None, error)), None)),
                 None => return Some((Ok(Bytes::from_static(DONE)), None)),
             }
+        }
+    })
+}
+
+/// Anthropic's SSE body for a chunk stream: `message_start` ... `message_stop`, or an `error` event
+/// in Anthropic's shape when the provider fails; a cut stream never reaches `message_stop`.
+pub(crate) fn anthropic_sse(chunks: ChunkStream) -> impl Stream<Item = Result<Bytes, Infallible>> {
+    let state = (chunks, MessagesStreamEncoder::new());
+    stream::unfold(Some(state), |state| async move {
+        let (mut chunks, mut encoder) = state?;
+        loop {
+            let (events, more) = match chunks.next().await {
+                Some(Ok(chunk)) => (encoder.push(&chunk), true),
+                Some(Err(error)) => {
+                    let error = ApiError::from(error);
+                    let mut out = BytesMut::with_capacity(256);
+                    encode_event(Some("error"), &error.anthropic_body(), &mut out);
+                    return Some((Ok(out.freeze()), None));
+                }
+                None => (encoder.finish(), false),
+            };
+            if events.is_empty() {
+                if more {
+                    continue;
+                }
+                return None;
+            }
+            let mut out = BytesMut::with_capacity(256 * events.len());
+            for event in &events {
+                encode_event(Some(event.name), &event.data, &mut out);
+            }
+            return Some((Ok(out.freeze()), more.then_some((chunks, encoder))));
         }
     })
 }

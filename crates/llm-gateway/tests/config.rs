@@ -5,6 +5,7 @@
 
 use llm_gateway::config::{ConfigSource, from_toml, load};
 use llm_gateway::{ConfigError, ProviderSpec};
+use llm_provider_openai::AuthStyle;
 use secrecy::ExposeSecret;
 
 fn no_env(_: &str) -> Option<String> {
@@ -33,11 +34,11 @@ fn openai_joins_the_default_when_its_key_is_in_the_environment() {
     };
     let config = from_toml("", &env).unwrap();
     assert_eq!(config.providers.len(), 2);
-    let ProviderSpec::OpenAi(spec) = &config.providers[1].spec else {
+    let ProviderSpec::OpenAi { settings, preset: None } = &config.providers[1].spec else {
         panic!("expected openai");
     };
-    assert_eq!(spec.base_url, "http://127.0.0.1:9/v1");
-    assert_eq!(spec.api_key.as_ref().unwrap().expose_secret(), "sk-test");
+    assert_eq!(settings.base_url, "http://127.0.0.1:9/v1");
+    assert_eq!(config.providers[1].api_key.as_ref().unwrap().expose_secret(), "sk-test");
     assert!(
         !format!("{config:?}").contains("sk-test"),
         "secrets must not appear in Debug"
@@ -108,7 +109,7 @@ fn errors_name_the_key() {
     );
     assert_eq!(
         error_of("[[providers]]\nid = \"o\"\ntype = \"openai_compatible\""),
-        "providers[0].base_url: is required for type openai_compatible"
+        "providers[0].base_url: is required here (no default for preset generic)"
     );
     assert!(error_of("[[providers]]\nid = \"a/b\"\ntype = \"mock\"").starts_with("providers[0].id:"));
     assert!(
@@ -133,4 +134,105 @@ fn a_missing_config_file_is_an_error() {
     };
     let error = load(&source).unwrap_err();
     assert!(matches!(error, ConfigError::Invalid { ref key, .. } if key == "--config"));
+}
+
+#[test]
+fn anthropic_and_gemini_join_the_default_with_their_sdk_variables() {
+    let env = |name: &str| match name {
+        "ANTHROPIC_API_KEY" => Some("sk-ant".to_owned()),
+        "ANTHROPIC_BASE_URL" => Some("http://127.0.0.1:9".to_owned()),
+        "GEMINI_API_KEY" => Some("g-key".to_owned()),
+        _ => None,
+    };
+    let config = from_toml("", &env).unwrap();
+    let ids: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["mock", "anthropic", "gemini"]);
+    let ProviderSpec::Anthropic(anthropic) = &config.providers[1].spec else { panic!("anthropic") };
+    assert_eq!(anthropic.base_url, "http://127.0.0.1:9");
+    let ProviderSpec::Gemini(gemini) = &config.providers[2].spec else { panic!("gemini") };
+    assert_eq!(gemini.base_url, "https://generativelanguage.googleapis.com");
+    assert_eq!(config.providers[2].api_key.as_ref().unwrap().expose_secret(), "g-key");
+}
+
+#[test]
+fn presets_fill_defaults_the_user_may_override() {
+    let env = |name: &str| Some(format!("value-of-{name}"));
+    let config = from_toml(
+        r#"
+        [[providers]]
+        id = "groq"
+        type = "openai_compatible"
+        preset = "groq"
+        api_key = "env:GROQ_API_KEY"
+
+        [[providers]]
+        id = "az"
+        type = "openai_compatible"
+        preset = "azure"
+        base_url = "https://res.openai.azure.com/openai"
+        api_key = "env:AZURE_OPENAI_API_KEY"
+
+        [[providers]]
+        id = "local"
+        type = "openai_compatible"
+        preset = "ollama"
+        base_url = "http://127.0.0.1:9999/v1"
+
+        [[providers]]
+        id = "mistral"
+        type = "openai_compatible"
+        preset = "mistral"
+        api_key = "env:MISTRAL_API_KEY"
+        "#,
+        &env,
+    )
+    .unwrap();
+    let settings = |index: usize| match &config.providers[index].spec {
+        ProviderSpec::OpenAi { settings, preset } => (settings.clone(), *preset),
+        other => panic!("expected openai_compatible, got {other:?}"),
+    };
+    let (groq, preset) = settings(0);
+    assert_eq!((groq.base_url.as_str(), preset), ("https://api.groq.com/openai/v1", Some("groq")));
+    assert_eq!(groq.auth, AuthStyle::Bearer);
+    let (azure, _) = settings(1);
+    assert_eq!(azure.auth, AuthStyle::Header("api-key".into()));
+    assert_eq!(azure.chat_path, "/deployments/{model}/chat/completions");
+    assert_eq!(azure.query, [("api-version".to_owned(), "2024-10-21".to_owned())]);
+    let (ollama, _) = settings(2);
+    assert_eq!(ollama.base_url, "http://127.0.0.1:9999/v1", "the user's base_url wins");
+    assert!(config.providers[2].api_key.is_none(), "ollama needs no key");
+    let (mistral, _) = settings(3);
+    assert!(mistral.quirks.no_stream_options && mistral.quirks.max_tokens_only);
+}
+
+#[test]
+fn preset_errors_name_the_key() {
+    assert!(
+        error_of("[[providers]]\nid = \"x\"\ntype = \"openai_compatible\"\npreset = \"nope\"")
+            .starts_with("providers[0].preset: `nope` is not one of azure, groq")
+    );
+    assert_eq!(
+        error_of("[[providers]]\nid = \"x\"\ntype = \"openai_compatible\"\npreset = \"groq\""),
+        "providers[0].api_key: is required (write `api_key = \"env:GROQ_API_KEY\"`)"
+    );
+    assert_eq!(
+        error_of("[[providers]]\nid = \"x\"\ntype = \"openai_compatible\"\npreset = \"azure\"\napi_key = \"k\""),
+        "providers[0].base_url: is required here (no default for preset azure)"
+    );
+    assert_eq!(
+        error_of("[[providers]]\nid = \"x\"\ntype = \"openai\"\napi_key = \"k\"\npreset = \"groq\""),
+        "providers[0].preset: is not a setting of type openai here"
+    );
+    assert_eq!(
+        error_of("[[providers]]\nid = \"x\"\ntype = \"openai_compatible\"\npreset = \"groq\"\napi_key = \"k\"\napi_version = \"1\""),
+        "providers[0].api_version: is not a setting of type openai_compatible here"
+    );
+    assert_eq!(
+        error_of("[[providers]]\nid = \"x\"\ntype = \"anthropic\"\napi_key = \"k\"\ndefault_max_tokens = 0"),
+        "providers[0].default_max_tokens: must be above 0"
+    );
+    assert!(
+        error_of("[[providers]]\nid = \"x\"\ntype = \"gemini\"\napi_key = \"k\"\nbase_url = \"https://h/?key=1\"")
+            .starts_with("providers[0].base_url:")
+    );
 }

@@ -104,6 +104,7 @@ async fn providers_added_at_run_time_are_probed_and_routable() {
     let config = ProviderConfig {
         id: "gamma".into(),
         enabled: true,
+        api_key: None,
         spec: ProviderSpec::Mock(settings),
     };
     gateway.add_provider(&config).await.unwrap();

@@ -1,5 +1,6 @@
 //! Request handlers, one module per API family.
 
+pub(crate) mod anthropic;
 pub(crate) mod health;
 pub(crate) mod openai;
 pub(crate) mod providers;

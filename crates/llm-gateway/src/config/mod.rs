@@ -5,6 +5,8 @@
 //! held as [`secrecy::SecretString`], never printed.
 
 mod load;
+mod presets;
+mod provider_specs;
 mod raw;
 mod secret;
 mod validate;
@@ -14,7 +16,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use llm_core::ProviderId;
+use llm_provider_anthropic::AnthropicSettings;
+use llm_provider_gemini::GeminiSettings;
 use llm_provider_mock::MockSettings;
+use llm_provider_openai::OpenAiSettings;
 use secrecy::SecretString;
 
 pub use load::{ConfigSource, ENV_PREFIX, from_toml, load};
@@ -85,51 +90,28 @@ pub struct ProviderConfig {
     pub id: ProviderId,
     /// Disabled providers are listed but never routed to.
     pub enabled: bool,
-    /// Type-specific settings.
+    /// The resolved key, handed to the provider only when it is built.
+    pub api_key: Option<SecretString>,
+    /// Type-specific settings (their `api_key` is filled in from [`api_key`](Self::api_key)).
     pub spec: ProviderSpec,
 }
 
-/// Type-specific provider settings.
+/// Type-specific provider settings, in each provider crate's own terms.
 #[derive(Clone, Debug)]
 pub enum ProviderSpec {
-    /// OpenAI or any OpenAI-compatible server.
-    OpenAi(OpenAiSpec),
+    /// OpenAI or an OpenAI-compatible server, with the preset it came from.
+    OpenAi {
+        /// The provider's settings.
+        settings: OpenAiSettings,
+        /// `preset = "..."` of an `openai_compatible` block.
+        preset: Option<&'static str>,
+    },
+    /// Anthropic's Messages API.
+    Anthropic(AnthropicSettings),
+    /// Google Gemini.
+    Gemini(GeminiSettings),
     /// The deterministic mock.
     Mock(MockSettings),
-}
-
-impl ProviderSpec {
-    /// The `type` name as written in config.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::OpenAi(spec) if spec.compatible => "openai_compatible",
-            Self::OpenAi(_) => "openai",
-            Self::Mock(_) => "mock",
-        }
-    }
-}
-
-/// Settings of an OpenAI(-compatible) provider.
-#[derive(Clone, Debug)]
-pub struct OpenAiSpec {
-    /// `type = "openai_compatible"` rather than `openai`.
-    pub compatible: bool,
-    /// The API root, e.g. `https://api.openai.com/v1`.
-    pub base_url: String,
-    /// The resolved key.
-    pub api_key: Option<SecretString>,
-    /// `OpenAI-Organization`.
-    pub organization: Option<String>,
-    /// Extra headers sent upstream.
-    pub headers: BTreeMap<String, String>,
-    /// Connect timeout.
-    pub connect_timeout: Duration,
-    /// Until response headers.
-    pub first_byte_timeout: Duration,
-    /// Between stream chunks.
-    pub idle_timeout: Duration,
-    /// A whole non-streamed exchange.
-    pub request_timeout: Duration,
 }
 
 /// Where a public model name is served, in order of preference.

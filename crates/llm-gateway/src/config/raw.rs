@@ -83,8 +83,10 @@ fn enabled() -> bool {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RawProvider {
-    Openai(RawOpenAi),
-    OpenaiCompatible(RawOpenAi),
+    Openai(RawHttpProvider),
+    OpenaiCompatible(RawHttpProvider),
+    Anthropic(RawHttpProvider),
+    Gemini(RawHttpProvider),
     Mock(RawMock),
 }
 
@@ -92,16 +94,17 @@ impl RawProvider {
     /// The configured id.
     pub fn id(&self) -> &str {
         match self {
-            Self::Openai(raw) | Self::OpenaiCompatible(raw) => &raw.id,
+            Self::Openai(raw) | Self::OpenaiCompatible(raw) | Self::Anthropic(raw) | Self::Gemini(raw) => &raw.id,
             Self::Mock(raw) => &raw.id,
         }
     }
 }
 
-/// An `openai` or `openai_compatible` provider.
+/// A provider reached over HTTP. Which keys a type accepts is checked by validation, so a key that
+/// means nothing for the type is an error rather than silently ignored.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawOpenAi {
+pub struct RawHttpProvider {
     pub id: String,
     #[serde(default = "enabled")]
     pub enabled: bool,
@@ -110,8 +113,6 @@ pub struct RawOpenAi {
     pub api_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,6 +123,34 @@ pub struct RawOpenAi {
     pub idle_timeout_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_timeout_ms: Option<u64>,
+    /// `openai`: the `OpenAI-Organization` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// `openai_compatible`: azure, groq, mistral, together, deepseek, openrouter, vllm, ollama.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// Azure's `api-version` query parameter, or Gemini's API version path (`v1beta`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `anthropic`: the `anthropic-version` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anthropic_version: Option<String>,
+    /// `anthropic`: `max_tokens` when the client gives none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_max_tokens: Option<u32>,
+}
+
+impl RawHttpProvider {
+    /// A provider with this id whose key comes from `key_variable`, at `base_url` if given.
+    fn from_environment(id: &str, key_variable: &str, base_url: Option<String>) -> Self {
+        Self {
+            id: id.to_owned(),
+            enabled: true,
+            api_key: Some(format!("env:{key_variable}")),
+            base_url,
+            ..Self::default()
+        }
+    }
 }
 
 /// A `mock` provider.
@@ -190,18 +219,21 @@ pub struct RawDeployment {
 }
 
 impl RawConfig {
-    /// The embedded defaults: the mock provider, plus OpenAI when `OPENAI_API_KEY` is set (at
-    /// `OPENAI_BASE_URL` when that is set too), read through `env`.
+    /// The embedded defaults: the mock provider, plus OpenAI, Anthropic and Gemini when their SDKs'
+    /// key variables are set (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, `GEMINI_API_KEY`), at the
+    /// matching `*_BASE_URL` when that is set too, read through `env`.
     pub fn embedded(env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let set = |name: &str| env(name).filter(|value| !value.is_empty());
         let mut providers = vec![RawProvider::Mock(RawMock::with_id("mock"))];
-        if env("OPENAI_API_KEY").is_some_and(|key| !key.is_empty()) {
-            providers.push(RawProvider::Openai(RawOpenAi {
-                id: "openai".to_owned(),
-                enabled: true,
-                api_key: Some("env:OPENAI_API_KEY".to_owned()),
-                base_url: env("OPENAI_BASE_URL").filter(|url| !url.is_empty()),
-                ..RawOpenAi::default()
-            }));
+        let vendors: [(&str, &str, &str, fn(RawHttpProvider) -> RawProvider); 3] = [
+            ("openai", "OPENAI_API_KEY", "OPENAI_BASE_URL", RawProvider::Openai),
+            ("anthropic", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", RawProvider::Anthropic),
+            ("gemini", "GEMINI_API_KEY", "GEMINI_BASE_URL", RawProvider::Gemini),
+        ];
+        for (id, key_variable, url_variable, wrap) in vendors {
+            if set(key_variable).is_some() {
+                providers.push(wrap(RawHttpProvider::from_environment(id, key_variable, set(url_variable))));
+            }
         }
         Self {
             providers,

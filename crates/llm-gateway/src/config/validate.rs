@@ -4,17 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use llm_core::{ErrorKind, ProviderId};
-use llm_provider_mock::{MockSettings, ScriptedFailure};
+use llm_core::ProviderId;
 
-use super::raw::{RawConfig, RawMock, RawModelAlias, RawOpenAi, RawProvider};
-use super::secret::resolve_secret;
-use super::{
-    Config, ConfigError, Deployment, HealthConfig, ModelAlias, OpenAiSpec, ProviderConfig, ProviderSpec,
-    ServerConfig,
-};
-
-const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+use super::provider_specs::validate_provider;
+use super::raw::{RawConfig, RawModelAlias};
+use super::{Config, ConfigError, Deployment, HealthConfig, ModelAlias, ServerConfig};
 
 /// Validates every section, naming the first key at fault.
 pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -94,119 +88,6 @@ fn validate_id(key: &str, id: &str) -> Result<(), ConfigError> {
             format!("`{id}` must be 1-64 characters of letters, digits, `-`, `_` or `.`"),
         ))
     }
-}
-
-/// Validates one provider's settings; `key` is its position, e.g. `providers[2]`.
-pub(crate) fn validate_provider(
-    key: &str,
-    provider: &RawProvider,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<ProviderConfig, ConfigError> {
-    let (id, enabled, spec) = match provider {
-        RawProvider::Openai(raw) => (&raw.id, raw.enabled, openai_spec(key, raw, false, env)?),
-        RawProvider::OpenaiCompatible(raw) => (&raw.id, raw.enabled, openai_spec(key, raw, true, env)?),
-        RawProvider::Mock(raw) => (&raw.id, raw.enabled, mock_spec(key, raw)?),
-    };
-    Ok(ProviderConfig {
-        id: ProviderId::new(id.as_str()),
-        enabled,
-        spec,
-    })
-}
-
-fn openai_spec(
-    key: &str,
-    raw: &RawOpenAi,
-    compatible: bool,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<ProviderSpec, ConfigError> {
-    let base_url = match (&raw.base_url, compatible) {
-        (Some(url), _) => url.trim_end_matches('/').to_owned(),
-        (None, false) => OPENAI_BASE_URL.to_owned(),
-        (None, true) => {
-            return Err(ConfigError::invalid(
-                format!("{key}.base_url"),
-                "is required for type openai_compatible",
-            ));
-        }
-    };
-    if !(base_url.starts_with("https://") || base_url.starts_with("http://"))
-        || base_url.contains(char::is_whitespace)
-    {
-        return Err(ConfigError::invalid(
-            format!("{key}.base_url"),
-            format!("`{base_url}` is not an http(s) URL"),
-        ));
-    }
-    let api_key = match &raw.api_key {
-        Some(reference) => Some(resolve_secret(&format!("{key}.api_key"), reference, env)?),
-        None if compatible => None,
-        None => {
-            return Err(ConfigError::invalid(
-                format!("{key}.api_key"),
-                "is required for type openai (write `env:OPENAI_API_KEY`)",
-            ));
-        }
-    };
-    for name in raw.headers.keys() {
-        let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !valid {
-            return Err(ConfigError::invalid(
-                format!("{key}.headers"),
-                format!("`{name}` is not a header name"),
-            ));
-        }
-    }
-    let millis = |value: Option<u64>, default: u64, field: &str| match value {
-        Some(0) => Err(ConfigError::invalid(format!("{key}.{field}"), "must be above 0")),
-        Some(ms) => Ok(Duration::from_millis(ms)),
-        None => Ok(Duration::from_millis(default)),
-    };
-    Ok(ProviderSpec::OpenAi(OpenAiSpec {
-        compatible,
-        base_url,
-        api_key,
-        organization: raw.organization.clone(),
-        headers: raw.headers.clone(),
-        connect_timeout: millis(raw.connect_timeout_ms, 5_000, "connect_timeout_ms")?,
-        first_byte_timeout: millis(raw.first_byte_timeout_ms, 60_000, "first_byte_timeout_ms")?,
-        idle_timeout: millis(raw.idle_timeout_ms, 60_000, "idle_timeout_ms")?,
-        request_timeout: millis(raw.request_timeout_ms, 600_000, "request_timeout_ms")?,
-    }))
-}
-
-fn mock_spec(key: &str, raw: &RawMock) -> Result<ProviderSpec, ConfigError> {
-    let mut settings = MockSettings::new(raw.id.as_str());
-    if let Some(models) = &raw.models {
-        if models.is_empty() || models.iter().any(String::is_empty) {
-            return Err(ConfigError::invalid(
-                format!("{key}.models"),
-                "needs non-empty model names",
-            ));
-        }
-        settings.models = models.clone();
-    }
-    if raw.chunks == 0 {
-        return Err(ConfigError::invalid(format!("{key}.chunks"), "must be above 0"));
-    }
-    settings.chunk_count = raw.chunks;
-    settings.latency = Duration::from_millis(raw.latency_ms);
-    settings.chunk_delay = Duration::from_millis(raw.chunk_delay_ms);
-    settings.healthy = raw.healthy;
-    if let Some(failure) = &raw.failure {
-        let kind = ErrorKind::from_code(&failure.kind).ok_or_else(|| {
-            let known: Vec<&str> = ErrorKind::ALL.iter().map(|kind| kind.code()).collect();
-            ConfigError::invalid(
-                format!("{key}.failure.kind"),
-                format!("`{}` is not one of {}", failure.kind, known.join(", ")),
-            )
-        })?;
-        settings.failure = Some(ScriptedFailure {
-            kind,
-            after_chunks: failure.after_chunks,
-        });
-    }
-    Ok(ProviderSpec::Mock(settings))
 }
 
 fn validate_alias(
