@@ -47,7 +47,10 @@ async fn run_sdk_check(module: &str, script: &str, api_root: &str) {
     let script = format!("{}/sdk/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = tokio::time::timeout(
         STEP,
-        tokio::process::Command::new("python3").arg(script).arg(server.url(api_root)).output(),
+        tokio::process::Command::new("python3")
+            .arg(script)
+            .arg(server.url(api_root))
+            .output(),
     )
     .await
     .expect("the SDK check hung")

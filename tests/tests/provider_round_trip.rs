@@ -13,7 +13,10 @@ use wiremock::matchers::{body_partial_json, method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TEXT: [&str; 2] = ["The capital ", "of Norway is Oslo."];
-const TOOLS: [(&str, &str); 2] = [("get_weather", r#"{"city":"Oslo"}"#), ("get_time", r#"{"zone":"CET"}"#)];
+const TOOLS: [(&str, &str); 2] = [
+    ("get_weather", r#"{"city":"Oslo"}"#),
+    ("get_time", r#"{"zone":"CET"}"#),
+];
 
 /// What one vendor answers, plain and streamed.
 struct Answers {
@@ -44,12 +47,27 @@ fn openai_answers() -> Answers {
     };
     let usage = json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-x",
         "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19}});
-    let mut tool_frames = vec![(None, chunk(json!({"role": "assistant", "content": null}), Value::Null))];
+    let mut tool_frames = vec![(
+        None,
+        chunk(json!({"role": "assistant", "content": null}), Value::Null),
+    )];
     for (index, (name, arguments)) in TOOLS.iter().enumerate() {
         let (head, tail) = arguments.split_at(5);
-        tool_frames.push((None, chunk(json!({"tool_calls": [{"index": index, "id": format!("call_{index}"), "type": "function",
-            "function": {"name": name, "arguments": head}}]}), Value::Null)));
-        tool_frames.push((None, chunk(json!({"tool_calls": [{"index": index, "function": {"arguments": tail}}]}), Value::Null)));
+        tool_frames.push((
+            None,
+            chunk(
+                json!({"tool_calls": [{"index": index, "id": format!("call_{index}"), "type": "function",
+            "function": {"name": name, "arguments": head}}]}),
+                Value::Null,
+            ),
+        ));
+        tool_frames.push((
+            None,
+            chunk(
+                json!({"tool_calls": [{"index": index, "function": {"arguments": tail}}]}),
+                Value::Null,
+            ),
+        ));
     }
     tool_frames.push((None, chunk(json!({}), json!("tool_calls"))));
     tool_frames.push((None, usage.clone()));
@@ -64,7 +82,10 @@ fn openai_answers() -> Answers {
             "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19}}),
         text_stream: sse(
             &[
-                (None, chunk(json!({"role": "assistant", "content": ""}), Value::Null)),
+                (
+                    None,
+                    chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+                ),
                 (None, chunk(json!({"content": TEXT[0]}), Value::Null)),
                 (None, chunk(json!({"content": TEXT[1]}), Value::Null)),
                 (None, chunk(json!({}), json!("stop"))),
@@ -82,21 +103,33 @@ fn anthropic_answers() -> Answers {
         "usage": {"input_tokens": 12, "output_tokens": 1}}});
     let end = |reason: &str| {
         [
-            (Some("message_delta"), json!({"type": "message_delta", "delta": {"stop_reason": reason, "stop_sequence": null},
-                "usage": {"output_tokens": 7}})),
+            (
+                Some("message_delta"),
+                json!({"type": "message_delta", "delta": {"stop_reason": reason, "stop_sequence": null},
+                "usage": {"output_tokens": 7}}),
+            ),
             (Some("message_stop"), json!({"type": "message_stop"})),
         ]
     };
     let mut text_frames = vec![
         (Some("message_start"), start.clone()),
-        (Some("content_block_start"), json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
+        (
+            Some("content_block_start"),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
         (Some("ping"), json!({"type": "ping"})),
     ];
     for piece in TEXT {
-        text_frames.push((Some("content_block_delta"), json!({"type": "content_block_delta", "index": 0,
-            "delta": {"type": "text_delta", "text": piece}})));
+        text_frames.push((
+            Some("content_block_delta"),
+            json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "text_delta", "text": piece}}),
+        ));
     }
-    text_frames.push((Some("content_block_stop"), json!({"type": "content_block_stop", "index": 0})));
+    text_frames.push((
+        Some("content_block_stop"),
+        json!({"type": "content_block_stop", "index": 0}),
+    ));
     text_frames.extend(end("end_turn"));
     let mut tool_frames = vec![(Some("message_start"), start)];
     for (index, (name, arguments)) in TOOLS.iter().enumerate() {
@@ -104,10 +137,16 @@ fn anthropic_answers() -> Answers {
         tool_frames.push((Some("content_block_start"), json!({"type": "content_block_start", "index": index,
             "content_block": {"type": "tool_use", "id": format!("toolu_{index}"), "name": name, "input": {}}})));
         for part in ["", head, tail] {
-            tool_frames.push((Some("content_block_delta"), json!({"type": "content_block_delta", "index": index,
-                "delta": {"type": "input_json_delta", "partial_json": part}})));
+            tool_frames.push((
+                Some("content_block_delta"),
+                json!({"type": "content_block_delta", "index": index,
+                "delta": {"type": "input_json_delta", "partial_json": part}}),
+            ));
         }
-        tool_frames.push((Some("content_block_stop"), json!({"type": "content_block_stop", "index": index})));
+        tool_frames.push((
+            Some("content_block_stop"),
+            json!({"type": "content_block_stop", "index": index}),
+        ));
     }
     tool_frames.extend(end("tool_use"));
     let message = |content: Value, reason: &str| {
@@ -150,33 +189,91 @@ fn gemini_answers() -> Answers {
         text_stream: sse(
             &[
                 (None, response(json!([{"text": TEXT[0]}]), None, None)),
-                (None, response(json!([{"text": TEXT[1]}]), Some("STOP"), Some(&usage))),
+                (
+                    None,
+                    response(json!([{"text": TEXT[1]}]), Some("STOP"), Some(&usage)),
+                ),
             ],
             false,
         ),
-        tools_stream: sse(&[(None, response(json!(calls), Some("STOP"), Some(&usage)))], false),
+        tools_stream: sse(
+            &[(None, response(json!(calls), Some("STOP"), Some(&usage)))],
+            false,
+        ),
     }
 }
 
 async fn upstreams() -> (MockServer, MockServer, MockServer) {
-    let (openai, anthropic, gemini) = (MockServer::start().await, MockServer::start().await, MockServer::start().await);
+    let (openai, anthropic, gemini) = (
+        MockServer::start().await,
+        MockServer::start().await,
+        MockServer::start().await,
+    );
     for (server, answers, plain_path, stream_path, stream_flag) in [
-        (&openai, openai_answers(), "/v1/chat/completions", "/v1/chat/completions", true),
-        (&anthropic, anthropic_answers(), "/v1/messages", "/v1/messages", true),
-        (&gemini, gemini_answers(), "/v1beta/models/gemini-x:generateContent", "/v1beta/models/gemini-x:streamGenerateContent", false),
+        (
+            &openai,
+            openai_answers(),
+            "/v1/chat/completions",
+            "/v1/chat/completions",
+            true,
+        ),
+        (
+            &anthropic,
+            anthropic_answers(),
+            "/v1/messages",
+            "/v1/messages",
+            true,
+        ),
+        (
+            &gemini,
+            gemini_answers(),
+            "/v1beta/models/gemini-x:generateContent",
+            "/v1beta/models/gemini-x:streamGenerateContent",
+            false,
+        ),
     ] {
-        let is_tools = |request: &wiremock::Request| String::from_utf8_lossy(&request.body).contains("get_weather");
+        let is_tools =
+            |request: &wiremock::Request| String::from_utf8_lossy(&request.body).contains("get_weather");
         let streamed = move || {
             let builder = Mock::given(method("POST")).and(path(stream_path));
-            if stream_flag { builder.and(body_partial_json(json!({"stream": true}))) } else { builder }
+            if stream_flag {
+                builder.and(body_partial_json(json!({"stream": true})))
+            } else {
+                builder
+            }
         };
-        let sse_response = |body: String| ResponseTemplate::new(200).set_body_raw(body.into_bytes(), "text/event-stream");
-        streamed().and(is_tools).respond_with(sse_response(answers.tools_stream)).with_priority(1).mount(server).await;
-        streamed().respond_with(sse_response(answers.text_stream)).with_priority(2).mount(server).await;
-        let plain = Mock::given(method("POST")).and(path(plain_path));
-        plain.clone().and(is_tools).respond_with(ResponseTemplate::new(200).set_body_json(answers.tools)).with_priority(3).mount(server).await;
-        plain.respond_with(ResponseTemplate::new(200).set_body_json(answers.text)).with_priority(4).mount(server).await;
-        Mock::given(method("GET")).and(path_regex("models$")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": [], "models": []}))).mount(server).await;
+        let sse_response =
+            |body: String| ResponseTemplate::new(200).set_body_raw(body.into_bytes(), "text/event-stream");
+        streamed()
+            .and(is_tools)
+            .respond_with(sse_response(answers.tools_stream))
+            .with_priority(1)
+            .mount(server)
+            .await;
+        streamed()
+            .respond_with(sse_response(answers.text_stream))
+            .with_priority(2)
+            .mount(server)
+            .await;
+        let plain = || Mock::given(method("POST")).and(path(plain_path));
+        plain()
+            .and(is_tools)
+            .respond_with(ResponseTemplate::new(200).set_body_json(answers.tools))
+            .with_priority(3)
+            .mount(server)
+            .await;
+        plain()
+            .respond_with(ResponseTemplate::new(200).set_body_json(answers.text))
+            .with_priority(4)
+            .mount(server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path_regex("models$"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": [], "models": []})),
+            )
+            .mount(server)
+            .await;
     }
     (openai, anthropic, gemini)
 }
@@ -214,8 +311,13 @@ fn request(model: &str, tools: bool, stream: bool) -> Value {
     let mut body = json!({"model": model, "temperature": 0, "max_tokens": 64,
         "messages": [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "What is the capital of Norway?"}]});
     if tools {
-        body["tools"] = json!(TOOLS.iter().map(|(name, _)| json!({"type": "function", "function": {"name": name,
-            "parameters": {"type": "object", "properties": {}}}})).collect::<Vec<_>>());
+        body["tools"] = json!(
+            TOOLS
+                .iter()
+                .map(|(name, _)| json!({"type": "function", "function": {"name": name,
+            "parameters": {"type": "object", "properties": {}}}}))
+                .collect::<Vec<_>>()
+        );
     }
     if stream {
         body["stream"] = json!(true);
@@ -244,7 +346,8 @@ fn canonical_of(answer: &Value) -> Canonical {
                 .map(|call| {
                     assert_eq!(call["type"], "function");
                     assert!(call["id"].as_str().is_some_and(|id| !id.is_empty()));
-                    let arguments = serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+                    let arguments =
+                        serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
                     (call["function"]["name"].as_str().unwrap().to_owned(), arguments)
                 })
                 .collect()
@@ -260,10 +363,17 @@ async fn canonical_of_stream(response: reqwest::Response) -> Canonical {
     assert_eq!(response.status(), 200);
     let events = SseReader::new(response).collect().await;
     assert_eq!(events.last().unwrap().data, "[DONE]", "{events:?}");
-    let chunks: Vec<Value> = events[..events.len() - 1].iter().map(|event| event.json()).collect();
+    let chunks: Vec<Value> = events[..events.len() - 1]
+        .iter()
+        .map(|event| event.json())
+        .collect();
     assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
     let usage_chunk = chunks.last().unwrap();
-    assert_eq!(usage_chunk["choices"], json!([]), "usage comes last, alone: {usage_chunk}");
+    assert_eq!(
+        usage_chunk["choices"],
+        json!([]),
+        "usage comes last, alone: {usage_chunk}"
+    );
     let mut content = String::new();
     let mut calls: Vec<(String, String)> = Vec::new();
     let mut finish_reason = String::new();
@@ -276,10 +386,19 @@ async fn canonical_of_stream(response: reqwest::Response) -> Canonical {
         for call in choice["delta"]["tool_calls"].as_array().into_iter().flatten() {
             let index = call["index"].as_u64().unwrap() as usize;
             if index == calls.len() {
-                assert!(call["id"].as_str().is_some_and(|id| !id.is_empty()), "a new call carries its id: {call}");
-                calls.push((call["function"]["name"].as_str().unwrap().to_owned(), String::new()));
+                assert!(
+                    call["id"].as_str().is_some_and(|id| !id.is_empty()),
+                    "a new call carries its id: {call}"
+                );
+                calls.push((
+                    call["function"]["name"].as_str().unwrap().to_owned(),
+                    String::new(),
+                ));
             }
-            assert!(index < calls.len(), "tool call indices are dense and ordered: {chunks:?}");
+            assert!(
+                index < calls.len(),
+                "tool call indices are dense and ordered: {chunks:?}"
+            );
             if let Some(arguments) = call["function"]["arguments"].as_str() {
                 calls[index].1.push_str(arguments);
             }
@@ -303,7 +422,10 @@ fn expected(tools: bool) -> Canonical {
     Canonical {
         content: if tools { String::new() } else { TEXT.concat() },
         tool_calls: if tools {
-            TOOLS.iter().map(|(name, arguments)| ((*name).to_owned(), serde_json::from_str(arguments).unwrap())).collect()
+            TOOLS
+                .iter()
+                .map(|(name, arguments)| ((*name).to_owned(), serde_json::from_str(arguments).unwrap()))
+                .collect()
         } else {
             Vec::new()
         },
@@ -323,7 +445,11 @@ async fn every_provider_gives_the_same_canonical_answer() {
             let response = post_json(&client, &url, request(model, tools, false)).await;
             assert_eq!(response.status(), 200, "{model}");
             let answer: Value = response.json().await.unwrap();
-            assert_eq!(canonical_of(&answer), expected(tools), "{model} tools={tools}: {answer}");
+            assert_eq!(
+                canonical_of(&answer),
+                expected(tools),
+                "{model} tools={tools}: {answer}"
+            );
         }
     }
 }
@@ -336,7 +462,8 @@ async fn every_provider_streams_the_same_canonical_answer() {
     let url = server.url("/v1/chat/completions");
     for tools in [false, true] {
         for model in MODELS {
-            let streamed = canonical_of_stream(post_json(&client, &url, request(model, tools, true)).await).await;
+            let streamed =
+                canonical_of_stream(post_json(&client, &url, request(model, tools, true)).await).await;
             assert_eq!(streamed, expected(tools), "{model} tools={tools}");
         }
     }

@@ -34,11 +34,18 @@ fn openai_joins_the_default_when_its_key_is_in_the_environment() {
     };
     let config = from_toml("", &env).unwrap();
     assert_eq!(config.providers.len(), 2);
-    let ProviderSpec::OpenAi { settings, preset: None } = &config.providers[1].spec else {
+    let ProviderSpec::OpenAi {
+        settings,
+        preset: None,
+    } = &config.providers[1].spec
+    else {
         panic!("expected openai");
     };
     assert_eq!(settings.base_url, "http://127.0.0.1:9/v1");
-    assert_eq!(config.providers[1].api_key.as_ref().unwrap().expose_secret(), "sk-test");
+    assert_eq!(
+        config.providers[1].api_key.as_ref().unwrap().expose_secret(),
+        "sk-test"
+    );
     assert!(
         !format!("{config:?}").contains("sk-test"),
         "secrets must not appear in Debug"
@@ -147,11 +154,18 @@ fn anthropic_and_gemini_join_the_default_with_their_sdk_variables() {
     let config = from_toml("", &env).unwrap();
     let ids: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["mock", "anthropic", "gemini"]);
-    let ProviderSpec::Anthropic(anthropic) = &config.providers[1].spec else { panic!("anthropic") };
+    let ProviderSpec::Anthropic(anthropic) = &config.providers[1].spec else {
+        panic!("anthropic")
+    };
     assert_eq!(anthropic.base_url, "http://127.0.0.1:9");
-    let ProviderSpec::Gemini(gemini) = &config.providers[2].spec else { panic!("gemini") };
+    let ProviderSpec::Gemini(gemini) = &config.providers[2].spec else {
+        panic!("gemini")
+    };
     assert_eq!(gemini.base_url, "https://generativelanguage.googleapis.com");
-    assert_eq!(config.providers[2].api_key.as_ref().unwrap().expose_secret(), "g-key");
+    assert_eq!(
+        config.providers[2].api_key.as_ref().unwrap().expose_secret(),
+        "g-key"
+    );
 }
 
 #[test]
@@ -192,14 +206,20 @@ fn presets_fill_defaults_the_user_may_override() {
         other => panic!("expected openai_compatible, got {other:?}"),
     };
     let (groq, preset) = settings(0);
-    assert_eq!((groq.base_url.as_str(), preset), ("https://api.groq.com/openai/v1", Some("groq")));
+    assert_eq!(
+        (groq.base_url.as_str(), preset),
+        ("https://api.groq.com/openai/v1", Some("groq"))
+    );
     assert_eq!(groq.auth, AuthStyle::Bearer);
     let (azure, _) = settings(1);
     assert_eq!(azure.auth, AuthStyle::Header("api-key".into()));
     assert_eq!(azure.chat_path, "/deployments/{model}/chat/completions");
     assert_eq!(azure.query, [("api-version".to_owned(), "2024-10-21".to_owned())]);
     let (ollama, _) = settings(2);
-    assert_eq!(ollama.base_url, "http://127.0.0.1:9999/v1", "the user's base_url wins");
+    assert_eq!(
+        ollama.base_url, "http://127.0.0.1:9999/v1",
+        "the user's base_url wins"
+    );
     assert!(config.providers[2].api_key.is_none(), "ollama needs no key");
     let (mistral, _) = settings(3);
     assert!(mistral.quirks.no_stream_options && mistral.quirks.max_tokens_only);
@@ -216,7 +236,9 @@ fn preset_errors_name_the_key() {
         "providers[0].api_key: is required (write `api_key = \"env:GROQ_API_KEY\"`)"
     );
     assert_eq!(
-        error_of("[[providers]]\nid = \"x\"\ntype = \"openai_compatible\"\npreset = \"azure\"\napi_key = \"k\""),
+        error_of(
+            "[[providers]]\nid = \"x\"\ntype = \"openai_compatible\"\npreset = \"azure\"\napi_key = \"k\""
+        ),
         "providers[0].base_url: is required here (no default for preset azure)"
     );
     assert_eq!(
@@ -224,7 +246,9 @@ fn preset_errors_name_the_key() {
         "providers[0].preset: is not a setting of type openai here"
     );
     assert_eq!(
-        error_of("[[providers]]\nid = \"x\"\ntype = \"openai_compatible\"\npreset = \"groq\"\napi_key = \"k\"\napi_version = \"1\""),
+        error_of(
+            "[[providers]]\nid = \"x\"\ntype = \"openai_compatible\"\npreset = \"groq\"\napi_key = \"k\"\napi_version = \"1\""
+        ),
         "providers[0].api_version: is not a setting of type openai_compatible here"
     );
     assert_eq!(
@@ -232,7 +256,9 @@ fn preset_errors_name_the_key() {
         "providers[0].default_max_tokens: must be above 0"
     );
     assert!(
-        error_of("[[providers]]\nid = \"x\"\ntype = \"gemini\"\napi_key = \"k\"\nbase_url = \"https://h/?key=1\"")
-            .starts_with("providers[0].base_url:")
+        error_of(
+            "[[providers]]\nid = \"x\"\ntype = \"gemini\"\napi_key = \"k\"\nbase_url = \"https://h/?key=1\""
+        )
+        .starts_with("providers[0].base_url:")
     );
 }

@@ -34,7 +34,12 @@ const MAX_TOKENS_ONLY: Quirks = Quirks {
     max_tokens_only: true,
 };
 
-const fn bearer(name: &'static str, base_url: &'static str, key_variable: Option<&'static str>, quirks: Quirks) -> Preset {
+const fn bearer(
+    name: &'static str,
+    base_url: &'static str,
+    key_variable: Option<&'static str>,
+    quirks: Quirks,
+) -> Preset {
     Preset {
         name,
         base_url: Some(base_url),
@@ -47,7 +52,12 @@ const fn bearer(name: &'static str, base_url: &'static str, key_variable: Option
 }
 
 /// `type = "openai"`.
-pub(crate) const OPENAI: Preset = bearer("openai", "https://api.openai.com/v1", Some("OPENAI_API_KEY"), OPENAI_LIKE);
+pub(crate) const OPENAI: Preset = bearer(
+    "openai",
+    "https://api.openai.com/v1",
+    Some("OPENAI_API_KEY"),
+    OPENAI_LIKE,
+);
 
 /// `type = "openai_compatible"` without a preset: the user gives the base URL; a key is optional.
 pub(crate) const GENERIC: Preset = Preset {
@@ -71,7 +81,12 @@ pub(crate) const PRESETS: [Preset; 8] = [
         api_version: Some("2024-10-21"),
         quirks: OPENAI_LIKE,
     },
-    bearer("groq", "https://api.groq.com/openai/v1", Some("GROQ_API_KEY"), OPENAI_LIKE),
+    bearer(
+        "groq",
+        "https://api.groq.com/openai/v1",
+        Some("GROQ_API_KEY"),
+        OPENAI_LIKE,
+    ),
     bearer(
         "mistral",
         "https://api.mistral.ai/v1",
@@ -81,9 +96,24 @@ pub(crate) const PRESETS: [Preset; 8] = [
             max_tokens_only: true,
         },
     ),
-    bearer("together", "https://api.together.xyz/v1", Some("TOGETHER_API_KEY"), MAX_TOKENS_ONLY),
-    bearer("deepseek", "https://api.deepseek.com/v1", Some("DEEPSEEK_API_KEY"), MAX_TOKENS_ONLY),
-    bearer("openrouter", "https://openrouter.ai/api/v1", Some("OPENROUTER_API_KEY"), OPENAI_LIKE),
+    bearer(
+        "together",
+        "https://api.together.xyz/v1",
+        Some("TOGETHER_API_KEY"),
+        MAX_TOKENS_ONLY,
+    ),
+    bearer(
+        "deepseek",
+        "https://api.deepseek.com/v1",
+        Some("DEEPSEEK_API_KEY"),
+        MAX_TOKENS_ONLY,
+    ),
+    bearer(
+        "openrouter",
+        "https://openrouter.ai/api/v1",
+        Some("OPENROUTER_API_KEY"),
+        OPENAI_LIKE,
+    ),
     bearer("vllm", "http://127.0.0.1:8000/v1", None, OPENAI_LIKE),
     bearer("ollama", "http://127.0.0.1:11434/v1", None, MAX_TOKENS_ONLY),
 ];
@@ -95,5 +125,9 @@ pub(crate) fn find(name: &str) -> Option<&'static Preset> {
 
 /// The preset names, for error messages.
 pub(crate) fn names() -> String {
-    PRESETS.iter().map(|preset| preset.name).collect::<Vec<_>>().join(", ")
+    PRESETS
+        .iter()
+        .map(|preset| preset.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -31,7 +31,14 @@ pub(crate) fn validate_provider(
             fields.refuse(&["preset", "api_version", "anthropic_version", "default_max_tokens"])?;
             let http = HttpCommon::validate(key, raw, &presets::OPENAI, env)?;
             let settings = openai_settings(&id, raw, &http, &presets::OPENAI, None);
-            (raw.enabled, http, ProviderSpec::OpenAi { settings, preset: None })
+            (
+                raw.enabled,
+                http,
+                ProviderSpec::OpenAi {
+                    settings,
+                    preset: None,
+                },
+            )
         }
         RawProvider::OpenaiCompatible(raw) => {
             let fields = Fields::new(key, raw, "openai_compatible");
@@ -73,7 +80,12 @@ pub(crate) fn validate_provider(
                 settings.version = version.clone();
             }
             match raw.default_max_tokens {
-                Some(0) => return Err(ConfigError::invalid(format!("{key}.default_max_tokens"), "must be above 0")),
+                Some(0) => {
+                    return Err(ConfigError::invalid(
+                        format!("{key}.default_max_tokens"),
+                        "must be above 0",
+                    ));
+                }
                 Some(max) => settings.default_max_tokens = max,
                 None => {}
             }
@@ -160,7 +172,11 @@ impl<'a> Fields<'a> {
         Self {
             key,
             type_name,
-            set: candidates.into_iter().filter(|(_, set)| *set).map(|(name, _)| name).collect(),
+            set: candidates
+                .into_iter()
+                .filter(|(_, set)| *set)
+                .map(|(name, _)| name)
+                .collect(),
         }
     }
 
@@ -185,7 +201,13 @@ struct Timeouts {
 }
 
 impl Timeouts {
-    fn apply(&self, connect: &mut Duration, first_byte: &mut Duration, idle: &mut Duration, request: &mut Duration) {
+    fn apply(
+        &self,
+        connect: &mut Duration,
+        first_byte: &mut Duration,
+        idle: &mut Duration,
+        request: &mut Duration,
+    ) {
         for (value, target) in [
             (self.connect, connect),
             (self.first_byte, first_byte),
@@ -243,7 +265,10 @@ impl HttpCommon {
         for name in raw.headers.keys() {
             let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
             if !valid {
-                return Err(ConfigError::invalid(format!("{key}.headers"), format!("`{name}` is not a header name")));
+                return Err(ConfigError::invalid(
+                    format!("{key}.headers"),
+                    format!("`{name}` is not a header name"),
+                ));
             }
         }
         let millis = |value: Option<u64>, field: &str| match value {
@@ -253,7 +278,11 @@ impl HttpCommon {
         Ok(Self {
             base_url,
             api_key,
-            headers: raw.headers.iter().map(|(name, value)| (name.clone(), value.clone())).collect(),
+            headers: raw
+                .headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
             timeouts: Timeouts {
                 connect: millis(raw.connect_timeout_ms, "connect_timeout_ms")?,
                 first_byte: millis(raw.first_byte_timeout_ms, "first_byte_timeout_ms")?,
@@ -268,7 +297,10 @@ fn mock(key: &str, raw: &RawMock, id: ProviderId) -> Result<ProviderConfig, Conf
     let mut settings = MockSettings::new(id.clone());
     if let Some(models) = &raw.models {
         if models.is_empty() || models.iter().any(String::is_empty) {
-            return Err(ConfigError::invalid(format!("{key}.models"), "needs non-empty model names"));
+            return Err(ConfigError::invalid(
+                format!("{key}.models"),
+                "needs non-empty model names",
+            ));
         }
         settings.models = models.clone();
     }

@@ -94,7 +94,9 @@ impl RawProvider {
     /// The configured id.
     pub fn id(&self) -> &str {
         match self {
-            Self::Openai(raw) | Self::OpenaiCompatible(raw) | Self::Anthropic(raw) | Self::Gemini(raw) => &raw.id,
+            Self::Openai(raw) | Self::OpenaiCompatible(raw) | Self::Anthropic(raw) | Self::Gemini(raw) => {
+                &raw.id
+            }
             Self::Mock(raw) => &raw.id,
         }
     }
@@ -225,14 +227,24 @@ impl RawConfig {
     pub fn embedded(env: &dyn Fn(&str) -> Option<String>) -> Self {
         let set = |name: &str| env(name).filter(|value| !value.is_empty());
         let mut providers = vec![RawProvider::Mock(RawMock::with_id("mock"))];
-        let vendors: [(&str, &str, &str, fn(RawHttpProvider) -> RawProvider); 3] = [
+        type Wrap = fn(RawHttpProvider) -> RawProvider;
+        let vendors: [(&str, &str, &str, Wrap); 3] = [
             ("openai", "OPENAI_API_KEY", "OPENAI_BASE_URL", RawProvider::Openai),
-            ("anthropic", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", RawProvider::Anthropic),
+            (
+                "anthropic",
+                "ANTHROPIC_API_KEY",
+                "ANTHROPIC_BASE_URL",
+                RawProvider::Anthropic,
+            ),
             ("gemini", "GEMINI_API_KEY", "GEMINI_BASE_URL", RawProvider::Gemini),
         ];
         for (id, key_variable, url_variable, wrap) in vendors {
             if set(key_variable).is_some() {
-                providers.push(wrap(RawHttpProvider::from_environment(id, key_variable, set(url_variable))));
+                providers.push(wrap(RawHttpProvider::from_environment(
+                    id,
+                    key_variable,
+                    set(url_variable),
+                )));
             }
         }
         Self {
