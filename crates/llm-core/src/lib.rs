@@ -7,6 +7,7 @@
 //!
 //! It performs no I/O and must not depend on an HTTP framework, a runtime or any other gateway crate.
 
+mod assemble;
 mod chunk;
 mod error;
 mod ids;
@@ -16,6 +17,7 @@ mod response;
 pub mod retry_after;
 pub mod sse;
 
+pub use assemble::{ResponseAssembler, response_chunks};
 pub use chunk::{ChatChunk, ChunkChoice, ChunkStream, Delta, FunctionCallDelta, ToolCallDelta};
 pub use error::{ErrorKind, ErrorOrigin, LlmError};
 pub use ids::{ModelRef, ProviderId, RequestId};

@@ -1,7 +1,7 @@
 use super::*;
 use llm_core::ErrorOrigin;
-use reqwest::header::HeaderValue;
-use std::time::UNIX_EPOCH;
+use llm_provider_http::reqwest::header::HeaderValue;
+use std::time::Duration;
 
 fn provider() -> ProviderId {
     "openai".into()
@@ -122,35 +122,10 @@ fn too_many_requests_keeps_retry_after_and_spots_quota() {
     );
     assert_eq!(quota.kind(), ErrorKind::QuotaExceeded);
     assert!(!quota.retryable());
-}
-
-#[test]
-fn retry_after_forms() {
-    let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
-    let with = |name: &'static str, value: &'static str| {
-        let mut headers = HeaderMap::new();
-        headers.insert(name, HeaderValue::from_static(value));
-        retry_after(&headers, now)
-    };
-    assert_eq!(with("retry-after", "7"), Some(Duration::from_secs(7)));
-    assert_eq!(with("retry-after", " 1.5 "), Some(Duration::from_millis(1500)));
-    assert_eq!(with("retry-after-ms", "250"), Some(Duration::from_millis(250)));
-    assert_eq!(
-        with("retry-after", "Sun, 06 Nov 1994 08:50:07 GMT"),
-        Some(Duration::from_secs(30))
-    );
-    assert_eq!(
-        with("retry-after", "Sun, 06 Nov 1994 08:00:00 GMT"),
-        Some(Duration::ZERO)
-    );
-    assert_eq!(
-        with("retry-after", "Thu, 01 Jan 1970 00:00:00 GMT"),
-        Some(Duration::ZERO)
-    );
-    assert_eq!(with("retry-after", "soon"), None);
-    assert_eq!(with("retry-after", "-3"), None);
-    assert_eq!(with("retry-after", "1e300"), None);
-    assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    // OpenAI also sends the finer `retry-after-ms`, which wins over `retry-after`.
+    headers.insert("retry-after-ms", HeaderValue::from_static("250"));
+    let precise = from_status(&provider(), 429, &headers, b"");
+    assert_eq!(precise.retry_after(), Some(Duration::from_millis(250)));
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! The settings of one OpenAI-style upstream.
 
 use std::fmt;
-use std::time::Duration;
 
 use llm_core::ProviderId;
+use llm_provider_http::HttpTimeouts;
 
 /// How the API key travels.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,26 +48,11 @@ pub struct OpenAiSettings {
     pub organization: Option<String>,
     /// Further headers sent with every request (values are treated as secrets).
     pub extra_headers: Vec<(String, String)>,
-    /// Deadline for establishing the TCP (and TLS) connection.
-    pub connect_timeout: Duration,
-    /// Deadline from sending the request until the response headers arrive.
-    pub first_byte_timeout: Duration,
-    /// Longest gap allowed between two events of a stream.
-    pub idle_timeout: Duration,
-    /// Deadline for a whole non-streaming exchange, body included.
-    pub request_timeout: Duration,
+    /// The connect, first-byte, idle (between stream events) and whole-exchange deadlines.
+    pub timeouts: HttpTimeouts,
 }
 
 impl OpenAiSettings {
-    /// Default connect timeout.
-    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-    /// Default first-byte timeout.
-    pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(60);
-    /// Default idle timeout between stream events.
-    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-    /// Default timeout of a whole non-streaming exchange.
-    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
-
     /// Settings without credentials or extra headers, with the default timeouts.
     pub fn new(id: ProviderId, base_url: impl Into<String>) -> Self {
         Self {
@@ -81,10 +66,7 @@ impl OpenAiSettings {
             quirks: Quirks::default(),
             organization: None,
             extra_headers: Vec::new(),
-            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
-            first_byte_timeout: Self::DEFAULT_FIRST_BYTE_TIMEOUT,
-            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
-            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            timeouts: HttpTimeouts::DEFAULT,
         }
     }
 }
@@ -103,16 +85,15 @@ impl fmt::Debug for OpenAiSettings {
             .field("quirks", &self.quirks)
             .field("organization", &self.organization)
             .field("extra_headers", &header_names)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("first_byte_timeout", &self.first_byte_timeout)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("request_timeout", &self.request_timeout)
+            .field("timeouts", &self.timeouts)
             .finish()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -127,6 +108,7 @@ mod tests {
         assert!(!printed.contains("azure-secret"), "{printed}");
         assert!(printed.contains("<redacted>"));
         assert!(printed.contains("api-key"));
-        assert_eq!(settings.request_timeout, Duration::from_secs(600));
+        assert_eq!(settings.timeouts, HttpTimeouts::DEFAULT);
+        assert_eq!(settings.timeouts.request, Duration::from_secs(600));
     }
 }

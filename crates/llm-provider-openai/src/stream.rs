@@ -1,104 +1,72 @@
-//! An OpenAI SSE byte stream turned into canonical chunks.
+//! OpenAI's stream protocol as an [`EventTranslator`] for the shared SSE driver.
 //!
-//! The stream ends cleanly only at `data: [DONE]`. Every other end is an `Err` item followed by the
-//! end of the stream: an error event, a chunk that is not JSON, an idle gap longer than the idle
-//! timeout, a transport failure, or the bytes simply stopping. A cut stream never looks complete.
+//! The stream ends cleanly only at `data: [DONE]`. An error event, a chunk that is not JSON, or a
+//! body that ends before `[DONE]` ends it with an `Err` item; the driver adds idle gaps, transport
+//! failures and bodies cut mid-event. A cut stream never looks complete.
 
-use std::error::Error as StdError;
-use std::time::Duration;
-
-use bytes::Bytes;
-use futures::{Stream, StreamExt};
-use llm_core::sse::{SseStream, SseStreamError};
-use llm_core::{ChatChunk, ChunkStream, LlmError, ProviderId};
+use llm_core::sse::SseEvent;
+use llm_core::{ChatChunk, LlmError, ProviderId};
+use llm_provider_http::{EventTranslator, Progress, protocol};
 
 use crate::errors;
 use crate::wire::{self, StreamData};
 
-struct State<S> {
-    events: SseStream<S>,
+/// Translates one OpenAI stream's events into canonical chunks.
+#[derive(Debug)]
+pub(crate) struct OpenAiEvents {
     provider: ProviderId,
-    idle_timeout: Duration,
-    finished: bool,
 }
 
-/// Wraps a response body's byte stream. Needs a Tokio runtime with time enabled when polled.
-pub(crate) fn chunk_stream<S, E>(provider: ProviderId, bytes: S, idle_timeout: Duration) -> ChunkStream
-where
-    S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
-    E: StdError + Send + Sync + 'static,
-{
-    let state = State {
-        events: SseStream::new(bytes),
-        provider,
-        idle_timeout,
-        finished: false,
-    };
-    Box::pin(futures::stream::unfold(state, next_item))
-}
-
-async fn next_item<S, E>(mut state: State<S>) -> Option<(Result<ChatChunk, LlmError>, State<S>)>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: StdError + Send + Sync + 'static,
-{
-    if state.finished {
-        return None;
+impl OpenAiEvents {
+    pub(crate) fn new(provider: ProviderId) -> Self {
+        Self { provider }
     }
-    let error = loop {
-        let event = match tokio::time::timeout(state.idle_timeout, state.events.next()).await {
-            Err(_) => {
-                break errors::timeout(&state.provider, "no stream event arrived", state.idle_timeout);
-            }
-            Ok(None) => break errors::protocol(&state.provider, "stream ended before [DONE]"),
-            Ok(Some(Err(SseStreamError::Transport(cause)))) => {
-                break errors::protocol(
-                    &state.provider,
-                    "stream ended before [DONE]: the connection failed",
-                )
-                .with_cause(cause);
-            }
-            Ok(Some(Err(SseStreamError::LineTooLong(cause)))) => {
-                break errors::protocol(&state.provider, "the upstream stream sent an oversized line")
-                    .with_cause(cause);
-            }
-            Ok(Some(Ok(event))) => event,
-        };
+}
+
+impl EventTranslator for OpenAiEvents {
+    fn push(&mut self, event: &SseEvent, out: &mut Vec<ChatChunk>) -> Result<Progress, LlmError> {
         match wire::parse_stream_data(&event.data) {
-            StreamData::Chunk(chunk) => return Some((Ok(*chunk), state)),
-            StreamData::Skip => continue,
-            StreamData::Done => {
-                tracing::debug!(provider = %state.provider, "stream finished with [DONE]");
-                return None;
+            StreamData::Chunk(chunk) => {
+                out.push(*chunk);
+                Ok(Progress::More)
             }
-            StreamData::Error(detail) => break errors::from_stream_error(&state.provider, &detail),
-            StreamData::Malformed(cause) => {
-                break errors::protocol(
-                    &state.provider,
-                    "the upstream stream sent a chunk that is not valid JSON",
-                )
-                .with_cause(cause);
-            }
+            StreamData::Skip => Ok(Progress::More),
+            StreamData::Done => Ok(Progress::Finished),
+            StreamData::Error(detail) => Err(errors::from_stream_error(&self.provider, &detail)),
+            StreamData::Malformed(cause) => Err(protocol(
+                &self.provider,
+                "the upstream stream sent a chunk that is not valid JSON",
+            )
+            .with_cause(cause)),
         }
-    };
-    tracing::debug!(provider = %state.provider, kind = %error.kind(), "stream failed");
-    state.finished = true;
-    Some((Err(error), state))
+    }
+
+    fn finish(&mut self, _out: &mut Vec<ChatChunk>) -> Result<(), LlmError> {
+        Err(protocol(&self.provider, "stream ended before [DONE]"))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::io;
+    use std::time::Duration;
 
-    use futures::stream;
-    use llm_core::ErrorKind;
+    use bytes::Bytes;
+    use futures::{StreamExt, stream};
+    use llm_core::{ChunkStream, ErrorKind};
+    use llm_provider_http::chunk_stream_from;
 
     use super::*;
 
     const CHUNK: &str = r#"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}"#;
 
     fn pieces(parts: Vec<Result<Bytes, io::Error>>) -> ChunkStream {
-        chunk_stream("p".into(), stream::iter(parts), Duration::from_secs(5))
+        chunk_stream_from(
+            "p".into(),
+            stream::iter(parts),
+            Duration::from_secs(5),
+            OpenAiEvents::new("p".into()),
+        )
     }
 
     async fn collect(stream: ChunkStream) -> Vec<Result<ChatChunk, LlmError>> {
@@ -126,6 +94,16 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_end_before_done_is_a_cut_stream() {
+        let items = collect(pieces(vec![Ok(Bytes::from(format!("{CHUNK}\n\n")))])).await;
+        assert_eq!(items.len(), 2);
+        assert!(items[0].is_ok());
+        let error = items[1].as_ref().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::UpstreamProtocol);
+        assert_eq!(error.message(), "stream ended before [DONE]");
+    }
+
+    #[tokio::test]
     async fn transport_failure_is_a_cut_stream() {
         let items = collect(pieces(vec![
             Ok(Bytes::from_static(b"data: {\"id\"")),
@@ -135,14 +113,41 @@ mod tests {
         assert_eq!(items.len(), 1);
         let error = items[0].as_ref().unwrap_err();
         assert_eq!(error.kind(), ErrorKind::UpstreamProtocol);
-        assert!(error.message().contains("before [DONE]"));
+        assert!(
+            error.message().contains("the stream was cut"),
+            "{}",
+            error.message()
+        );
+    }
+
+    #[tokio::test]
+    async fn error_events_and_malformed_chunks_end_the_stream_after_earlier_chunks() {
+        let error_event = r#"data: {"error":{"message":"overloaded","type":"server_error"}}"#;
+        let text = format!("{CHUNK}\n\n{error_event}\n\n{CHUNK}\n\ndata: [DONE]\n\n");
+        let items = collect(pieces(vec![Ok(Bytes::from(text))])).await;
+        assert_eq!(items.len(), 2);
+        assert!(items[0].is_ok());
+        let error = items[1].as_ref().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ProviderUnavailable);
+        assert_eq!(error.message(), "overloaded");
+
+        let text = format!("{CHUNK}\n\ndata: {{\"choices\": [{{]}}\n\n{CHUNK}\n\ndata: [DONE]\n\n");
+        let items = collect(pieces(vec![Ok(Bytes::from(text))])).await;
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[1].as_ref().unwrap_err().kind(), ErrorKind::UpstreamProtocol);
     }
 
     #[tokio::test]
     async fn idle_gap_times_out_once() {
         let head = stream::iter(vec![Ok::<_, io::Error>(Bytes::from(format!("{CHUNK}\n\n")))]);
         let bytes = head.chain(stream::pending());
-        let items = collect(chunk_stream("p".into(), bytes, Duration::from_millis(50))).await;
+        let items = collect(chunk_stream_from(
+            "p".into(),
+            bytes,
+            Duration::from_millis(50),
+            OpenAiEvents::new("p".into()),
+        ))
+        .await;
         assert_eq!(items.len(), 2);
         assert!(items[0].is_ok());
         assert_eq!(items[1].as_ref().unwrap_err().kind(), ErrorKind::Timeout);
