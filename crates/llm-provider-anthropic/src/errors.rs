@@ -1,18 +1,20 @@
 //! Anthropic's failures mapped onto the gateway's taxonomy: HTTP statuses with their error bodies,
-//! `event: error` inside a stream, transport failures and Retry-After headers.
+//! and `event: error` inside a stream. Transport failures, deadlines and Retry-After headers are the
+//! shared toolkit's (`llm_provider_http`).
 //!
 //! The error `type` decides first, the status second. Messages are client-safe: a 401 never echoes
 //! the upstream text, and rate-limit texts, which describe the gateway's own account, are replaced.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use llm_core::{ErrorKind, LlmError, ProviderId};
-use reqwest::header::HeaderMap;
+use llm_provider_http::reqwest::header::HeaderMap;
+use llm_provider_http::retry_after;
 
 use crate::types::ErrorObject;
 use crate::wire;
 
-/// The error for a non-success HTTP response.
+/// The error for a non-success HTTP response: the provider's [`llm_provider_http::StatusMapper`].
 pub(crate) fn from_status(provider: &ProviderId, status: u16, headers: &HeaderMap, body: &[u8]) -> LlmError {
     let detail = wire::parse_error_body(body)
         .map(|envelope| envelope.error)
@@ -95,55 +97,6 @@ fn kind_for_status(status: u16) -> ErrorKind {
         500..=599 => ErrorKind::ProviderUnavailable,
         _ => ErrorKind::UpstreamProtocol,
     }
-}
-
-/// The error for a request that never got response headers.
-pub(crate) fn from_transport(provider: &ProviderId, error: reqwest::Error) -> LlmError {
-    let (kind, message) = if error.is_timeout() {
-        (ErrorKind::Timeout, "the upstream provider did not answer in time")
-    } else if error.is_connect() {
-        (
-            ErrorKind::ProviderUnavailable,
-            "could not connect to the upstream provider",
-        )
-    } else {
-        (
-            ErrorKind::ProviderUnavailable,
-            "the request to the upstream provider failed",
-        )
-    };
-    LlmError::from_provider(provider, kind, message).with_cause(error.without_url())
-}
-
-/// The error for a body that could not be read to its end.
-pub(crate) fn from_body(provider: &ProviderId, error: reqwest::Error) -> LlmError {
-    let kind = if error.is_timeout() {
-        ErrorKind::Timeout
-    } else {
-        ErrorKind::UpstreamProtocol
-    };
-    LlmError::from_provider(provider, kind, "the upstream response body was cut short")
-        .with_cause(error.without_url())
-}
-
-/// A deadline of ours passed.
-pub(crate) fn timeout(provider: &ProviderId, what: &str, after: Duration) -> LlmError {
-    LlmError::from_provider(
-        provider,
-        ErrorKind::Timeout,
-        format!("{what} within {} ms", after.as_millis()),
-    )
-}
-
-/// The upstream broke the protocol.
-pub(crate) fn protocol(provider: &ProviderId, message: impl Into<String>) -> LlmError {
-    LlmError::from_provider(provider, ErrorKind::UpstreamProtocol, message)
-}
-
-/// How long the upstream asks us to wait (`retry-after-ms`, else `retry-after`).
-pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-    llm_core::retry_after::parse(header("retry-after-ms"), header("retry-after"), now)
 }
 
 #[cfg(test)]

@@ -8,8 +8,9 @@
 //! and chunks into Anthropic messages and events, so any provider can serve `POST /v1/messages`.
 //! Both directions share one set of serde types ([`types`]).
 //!
-//! It depends on `llm-core` alone among the gateway crates, and must not depend on any other gateway
-//! crate or on an HTTP server framework.
+//! It depends on `llm-core` and the shared upstream HTTP toolkit (`llm-provider-http`, which owns the
+//! client, deadlines, transport errors and the SSE driver) alone among the gateway crates, and must
+//! not depend on any other gateway crate or on an HTTP server framework.
 
 mod errors;
 pub mod ingress;
@@ -19,5 +20,5 @@ pub mod stream;
 pub mod types;
 pub mod wire;
 
-pub use provider::{AnthropicProvider, install_crypto_provider};
+pub use provider::AnthropicProvider;
 pub use settings::AnthropicSettings;

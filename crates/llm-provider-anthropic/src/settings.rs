@@ -1,9 +1,9 @@
 //! The settings of one Anthropic upstream.
 
 use std::fmt;
-use std::time::Duration;
 
 use llm_core::ProviderId;
+use llm_provider_http::HttpTimeouts;
 
 /// How to reach one Anthropic Messages API upstream. Secrets are only ever printed redacted.
 #[derive(Clone)]
@@ -21,14 +21,8 @@ pub struct AnthropicSettings {
     pub default_max_tokens: u32,
     /// Further headers sent with every request, e.g. `anthropic-beta` (values are treated as secrets).
     pub extra_headers: Vec<(String, String)>,
-    /// Deadline for establishing the TCP (and TLS) connection.
-    pub connect_timeout: Duration,
-    /// Deadline from sending the request until the response headers arrive.
-    pub first_byte_timeout: Duration,
-    /// Longest gap allowed between two events of a stream.
-    pub idle_timeout: Duration,
-    /// Deadline for a whole non-streaming exchange, body included.
-    pub request_timeout: Duration,
+    /// The deadlines: connect, first byte, idle gap between stream events, whole exchange.
+    pub timeouts: HttpTimeouts,
 }
 
 impl AnthropicSettings {
@@ -38,17 +32,9 @@ impl AnthropicSettings {
     pub const DEFAULT_VERSION: &'static str = "2023-06-01";
     /// Default output cap when the client names none.
     pub const DEFAULT_MAX_TOKENS: u32 = 4096;
-    /// Default connect timeout.
-    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-    /// Default first-byte timeout.
-    pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(60);
-    /// Default idle timeout between stream events.
-    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-    /// Default timeout of a whole non-streaming exchange.
-    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 
     /// Settings without credentials or extra headers, with the default version, output cap and
-    /// timeouts.
+    /// timeouts ([`HttpTimeouts::DEFAULT`]).
     pub fn new(id: ProviderId, base_url: impl Into<String>) -> Self {
         Self {
             id,
@@ -57,10 +43,7 @@ impl AnthropicSettings {
             version: Self::DEFAULT_VERSION.to_owned(),
             default_max_tokens: Self::DEFAULT_MAX_TOKENS,
             extra_headers: Vec::new(),
-            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
-            first_byte_timeout: Self::DEFAULT_FIRST_BYTE_TIMEOUT,
-            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
-            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            timeouts: HttpTimeouts::DEFAULT,
         }
     }
 }
@@ -75,16 +58,15 @@ impl fmt::Debug for AnthropicSettings {
             .field("version", &self.version)
             .field("default_max_tokens", &self.default_max_tokens)
             .field("extra_headers", &header_names)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("first_byte_timeout", &self.first_byte_timeout)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("request_timeout", &self.request_timeout)
+            .field("timeouts", &self.timeouts)
             .finish()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -102,6 +84,7 @@ mod tests {
         assert_eq!(settings.version, "2023-06-01");
         assert_eq!(settings.default_max_tokens, 4096);
         assert_eq!(settings.base_url, "https://api.anthropic.com");
-        assert_eq!(settings.request_timeout, Duration::from_secs(600));
+        assert_eq!(settings.timeouts, HttpTimeouts::DEFAULT);
+        assert_eq!(settings.timeouts.request, Duration::from_secs(600));
     }
 }

@@ -1,34 +1,27 @@
 //! Anthropic's SSE stream turned into canonical chunks.
 //!
 //! [`StreamTranslator`] is the pure part: one event's `data` in, zero or more chunks out. It needs no
-//! HTTP, so benches and tests can drive it with bytes ([`translate_sse`]). [`chunk_stream`] wraps a
-//! response body with it. The stream ends cleanly only after `message_stop`; every other end is an
-//! `Err` item followed by the end of the stream: an `event: error`, data that is not an event, an idle
-//! gap longer than the idle timeout, a transport failure, or the bytes simply stopping.
+//! HTTP, so benches and tests can drive it with bytes ([`translate_sse`]). The provider streams through
+//! the shared SSE driver ([`llm_provider_http::chunk_stream`]) with `AnthropicEvents` as its
+//! translator. The stream ends cleanly only after `message_stop`; every other end is an `Err` item
+//! followed by the end of the stream: an `event: error`, data that is not an event, an idle gap longer
+//! than the idle timeout, a transport failure, or the bytes simply stopping.
 
-use std::collections::VecDeque;
-use std::error::Error as StdError;
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures::{Stream, StreamExt};
-use llm_core::sse::{SseParser, SseStream, SseStreamError};
+use llm_core::sse::{SseEvent, SseParser};
 use llm_core::{
     ChatChunk, ChunkStream, Delta, FinishReason, FunctionCallDelta, LlmError, ProviderId, Role, ToolCallDelta,
 };
+use llm_provider_http::reqwest::Response;
+use llm_provider_http::{EventTranslator, protocol};
 
 use crate::errors;
 use crate::types::{BlockDelta, ContentBlock, ErrorObject, MessageUsage, StreamEventData};
 use crate::wire;
 
-/// Whether the stream goes on after an event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Progress {
-    /// More events are expected.
-    More,
-    /// `message_stop` arrived: the answer is complete.
-    Finished,
-}
+/// Whether the stream goes on after an event (`Finished` once `message_stop` arrived).
+pub use llm_provider_http::Progress;
 
 /// Why a stream cannot be translated further.
 #[derive(Debug)]
@@ -203,7 +196,7 @@ fn tool_calls(call: ToolCallDelta) -> Delta {
 }
 
 /// Translates a whole SSE body (bytes as received) into chunks; `Err` unless it ends with
-/// `message_stop`. For benches and tests: the provider streams with [`chunk_stream`].
+/// `message_stop`. For benches and tests: the provider streams through the shared SSE driver.
 pub fn translate_sse(bytes: &[u8], created: u64) -> Result<Vec<ChatChunk>, StreamFailure> {
     let mut parser = SseParser::default();
     let mut events = Vec::new();
@@ -220,91 +213,55 @@ pub fn translate_sse(bytes: &[u8], created: u64) -> Result<Vec<ChatChunk>, Strea
     Err(StreamFailure::Incomplete)
 }
 
-struct State<S> {
-    events: SseStream<S>,
-    translator: StreamTranslator,
-    ready: VecDeque<ChatChunk>,
-    scratch: Vec<ChatChunk>,
+/// [`StreamTranslator`] as the shared SSE driver's [`EventTranslator`]: failures become errors of
+/// `provider`, and a body that ends before `message_stop` is cut.
+#[derive(Debug)]
+pub(crate) struct AnthropicEvents {
     provider: ProviderId,
-    idle_timeout: Duration,
-    failed: bool,
+    translator: StreamTranslator,
 }
 
-/// Wraps a response body's byte stream. Needs a Tokio runtime with time enabled when polled.
-pub(crate) fn chunk_stream<S, E>(provider: ProviderId, bytes: S, idle_timeout: Duration) -> ChunkStream
-where
-    S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
-    E: StdError + Send + Sync + 'static,
-{
-    let state = State {
-        events: SseStream::new(bytes),
-        translator: StreamTranslator::new(llm_core::unix_time_secs()),
-        ready: VecDeque::new(),
-        scratch: Vec::new(),
-        provider,
-        idle_timeout,
-        failed: false,
-    };
-    Box::pin(futures::stream::unfold(state, next_item))
+impl AnthropicEvents {
+    /// A translator for one stream of `provider`, stamping `created` on every chunk.
+    pub(crate) fn new(provider: ProviderId, created: u64) -> Self {
+        Self {
+            provider,
+            translator: StreamTranslator::new(created),
+        }
+    }
 }
 
-async fn next_item<S, E>(mut state: State<S>) -> Option<(Result<ChatChunk, LlmError>, State<S>)>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: StdError + Send + Sync + 'static,
-{
-    let error = loop {
-        if let Some(chunk) = state.ready.pop_front() {
-            return Some((Ok(chunk), state));
-        }
-        if state.failed || state.translator.is_finished() {
-            return None;
-        }
-        let event = match tokio::time::timeout(state.idle_timeout, state.events.next()).await {
-            Err(_) => break errors::timeout(&state.provider, "no stream event arrived", state.idle_timeout),
-            Ok(None) => break errors::protocol(&state.provider, "stream ended before message_stop"),
-            Ok(Some(Err(SseStreamError::Transport(cause)))) => {
-                break errors::protocol(
-                    &state.provider,
-                    "stream ended before message_stop: the connection failed",
-                )
-                .with_cause(cause);
-            }
-            Ok(Some(Err(SseStreamError::LineTooLong(cause)))) => {
-                break errors::protocol(&state.provider, "the upstream stream sent an oversized line")
-                    .with_cause(cause);
-            }
-            Ok(Some(Ok(event))) => event,
-        };
-        let result = state.translator.push(&event.data, &mut state.scratch);
-        state.ready.extend(state.scratch.drain(..));
-        match result {
-            Ok(Progress::More) => {}
-            Ok(Progress::Finished) => {
-                tracing::debug!(provider = %state.provider, "stream finished with message_stop");
-            }
-            Err(failure) => break failure_error(&state.provider, failure),
-        }
-    };
-    tracing::debug!(provider = %state.provider, kind = %error.kind(), "stream failed");
-    state.failed = true;
-    state.ready.clear();
-    Some((Err(error), state))
+impl EventTranslator for AnthropicEvents {
+    fn push(&mut self, event: &SseEvent, out: &mut Vec<ChatChunk>) -> Result<Progress, LlmError> {
+        self.translator
+            .push(&event.data, out)
+            .map_err(|failure| failure_error(&self.provider, failure))
+    }
+
+    fn finish(&mut self, _out: &mut Vec<ChatChunk>) -> Result<(), LlmError> {
+        Err(failure_error(&self.provider, StreamFailure::Incomplete))
+    }
+}
+
+/// The canonical chunks of a streamed response. Needs a Tokio runtime with time enabled when polled.
+pub(crate) fn chunk_stream(provider: ProviderId, response: Response, idle_timeout: Duration) -> ChunkStream {
+    let translator = AnthropicEvents::new(provider.clone(), llm_core::unix_time_secs());
+    llm_provider_http::chunk_stream(provider, response, idle_timeout, translator)
 }
 
 fn failure_error(provider: &ProviderId, failure: StreamFailure) -> LlmError {
     match failure {
         StreamFailure::Upstream(detail) => errors::from_stream_error(provider, &detail),
-        StreamFailure::Malformed(cause) => errors::protocol(
+        StreamFailure::Malformed(cause) => protocol(
             provider,
             "the upstream stream sent an event that is not valid JSON of the expected shape",
         )
         .with_cause(cause),
-        StreamFailure::OutOfOrder(what) => errors::protocol(
+        StreamFailure::OutOfOrder(what) => protocol(
             provider,
             format!("the upstream stream broke the protocol: {what}"),
         ),
-        StreamFailure::Incomplete => errors::protocol(provider, "stream ended before message_stop"),
+        StreamFailure::Incomplete => protocol(provider, "stream ended before message_stop"),
     }
 }
 

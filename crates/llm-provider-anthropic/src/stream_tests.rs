@@ -1,6 +1,7 @@
 use std::io;
 
-use futures::stream;
+use bytes::Bytes;
+use futures::{Stream, StreamExt, stream};
 use llm_core::{ErrorKind, Usage};
 use serde_json::{Value, json};
 
@@ -82,8 +83,17 @@ fn protocol_order_is_enforced() {
     ));
 }
 
+/// The provider's stream over `bytes`: the shared SSE driver with [`AnthropicEvents`].
+fn driven<S>(bytes: S, idle: Duration) -> ChunkStream
+where
+    S: Stream<Item = Result<Bytes, io::Error>> + Send + Unpin + 'static,
+{
+    let translator = AnthropicEvents::new("claude".into(), 5);
+    llm_provider_http::chunk_stream_from("claude".into(), bytes, idle, translator)
+}
+
 fn pieces(parts: Vec<Result<Bytes, io::Error>>) -> ChunkStream {
-    chunk_stream("claude".into(), stream::iter(parts), Duration::from_secs(5))
+    driven(stream::iter(parts), Duration::from_secs(5))
 }
 
 #[tokio::test]
@@ -113,19 +123,47 @@ async fn transport_failure_is_a_cut_stream() {
     let error = items[1].as_ref().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::UpstreamProtocol);
     assert!(
-        error.message().contains("before message_stop"),
+        error.message().contains("the connection failed"),
         "{}",
         error.message()
     );
 }
 
 #[tokio::test]
+async fn a_body_ending_before_message_stop_is_cut() {
+    let items: Vec<_> = pieces(vec![Ok(Bytes::from(sse(&[start()])))]).collect().await;
+    assert_eq!(items.len(), 2);
+    assert!(items[0].is_ok());
+    let error = items[1].as_ref().unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::UpstreamProtocol);
+    assert_eq!(error.message(), "stream ended before message_stop");
+}
+
+#[tokio::test]
+async fn failures_become_errors_of_the_provider_after_the_chunks_so_far() {
+    let overloaded = json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
+    let out_of_order = json!({"type": "content_block_delta", "index": 3,
+        "delta": {"type": "input_json_delta", "partial_json": "{"}});
+    for (last, kind) in [
+        (overloaded, ErrorKind::ProviderUnavailable),
+        (out_of_order, ErrorKind::UpstreamProtocol),
+    ] {
+        let mut text = sse(&[start(), last]);
+        text.push_str(&sse(&[json!({"type": "message_stop"})]));
+        let items: Vec<_> = pieces(vec![Ok(Bytes::from(text))]).collect().await;
+        assert_eq!(items.len(), 2, "{kind}");
+        assert!(items[0].is_ok());
+        let error = items[1].as_ref().unwrap_err();
+        assert_eq!(error.kind(), kind);
+        assert_eq!(error.provider().map(|p| p.as_str()), Some("claude"));
+    }
+}
+
+#[tokio::test]
 async fn idle_gap_times_out_once() {
     let head = stream::iter(vec![Ok::<_, io::Error>(Bytes::from(sse(&[start()])))]);
     let bytes = head.chain(stream::pending());
-    let items: Vec<_> = chunk_stream("claude".into(), bytes, Duration::from_millis(50))
-        .collect()
-        .await;
+    let items: Vec<_> = driven(bytes, Duration::from_millis(50)).collect().await;
     assert_eq!(items.len(), 2);
     assert!(items[0].is_ok());
     assert_eq!(items[1].as_ref().unwrap_err().kind(), ErrorKind::Timeout);

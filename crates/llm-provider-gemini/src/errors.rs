@@ -1,5 +1,6 @@
 //! Gemini's failures mapped onto the gateway's taxonomy: HTTP statuses with their `google.rpc.Status`
-//! bodies, error events and prompt blocks inside a stream, transport failures and retry delays.
+//! bodies, error events and prompt blocks inside a stream, and `RetryInfo` retry delays. Transport
+//! failures, our own deadlines and `Retry-After` headers are `llm-provider-http`'s.
 //!
 //! | upstream | kind |
 //! | --- | --- |
@@ -18,18 +19,19 @@
 use std::time::{Duration, SystemTime};
 
 use llm_core::{ErrorKind, ErrorOrigin, LlmError, ProviderId};
-use reqwest::header::HeaderMap;
+use llm_provider_http::protocol;
+use llm_provider_http::reqwest::header::HeaderMap;
 
 use crate::wire::{self, ErrorStatus, RequestError, ResponseFault, StreamFault};
 
 const RETRY_INFO: &str = "type.googleapis.com/google.rpc.RetryInfo";
 const ERROR_INFO: &str = "type.googleapis.com/google.rpc.ErrorInfo";
 
-/// The error for a non-success HTTP response.
+/// The error for a non-success HTTP response: the [`llm_provider_http::StatusMapper`] of this crate.
 pub(crate) fn from_status(provider: &ProviderId, status: u16, headers: &HeaderMap, body: &[u8]) -> LlmError {
     let detail = wire::parse_error_body(body).unwrap_or_default();
     let kind = kind_for(Some(status), &detail);
-    let header_wait = retry_after_header(headers, SystemTime::now());
+    let header_wait = llm_provider_http::retry_after(headers, SystemTime::now());
     build(
         provider,
         kind,
@@ -99,49 +101,6 @@ fn build(provider: &ProviderId, kind: ErrorKind, detail: &ErrorStatus, fallback:
         _ => detail.message.as_deref().map(scrub).unwrap_or(fallback),
     };
     LlmError::from_provider(provider, kind, message)
-}
-
-/// The error for a request that never got response headers.
-pub(crate) fn from_transport(provider: &ProviderId, error: reqwest::Error) -> LlmError {
-    let (kind, message) = if error.is_timeout() {
-        (ErrorKind::Timeout, "the upstream provider did not answer in time")
-    } else if error.is_connect() {
-        (
-            ErrorKind::ProviderUnavailable,
-            "could not connect to the upstream provider",
-        )
-    } else {
-        (
-            ErrorKind::ProviderUnavailable,
-            "the request to the upstream provider failed",
-        )
-    };
-    LlmError::from_provider(provider, kind, message).with_cause(error.without_url())
-}
-
-/// The error for a body that could not be read to its end.
-pub(crate) fn from_body(provider: &ProviderId, error: reqwest::Error) -> LlmError {
-    let kind = if error.is_timeout() {
-        ErrorKind::Timeout
-    } else {
-        ErrorKind::UpstreamProtocol
-    };
-    LlmError::from_provider(provider, kind, "the upstream response body was cut short")
-        .with_cause(error.without_url())
-}
-
-/// A deadline of ours passed.
-pub(crate) fn timeout(provider: &ProviderId, what: &str, after: Duration) -> LlmError {
-    LlmError::from_provider(
-        provider,
-        ErrorKind::Timeout,
-        format!("{what} within {} ms", after.as_millis()),
-    )
-}
-
-/// The upstream broke the protocol.
-pub(crate) fn protocol(provider: &ProviderId, message: impl Into<String>) -> LlmError {
-    LlmError::from_provider(provider, ErrorKind::UpstreamProtocol, message)
 }
 
 /// The kind for an HTTP status (when there is one) and the status object's `code` and `status`.
@@ -215,12 +174,6 @@ fn retry_delay(detail: &ErrorStatus) -> Option<Duration> {
             let delay = entry.get("retryDelay")?.as_str()?.trim().strip_suffix('s')?;
             Duration::try_from_secs_f64(delay.parse::<f64>().ok()?).ok()
         })
-}
-
-/// How long the upstream asks us to wait by header (`retry-after-ms`, else `retry-after`).
-fn retry_after_header(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-    llm_core::retry_after::parse(header("retry-after-ms"), header("retry-after"), now)
 }
 
 /// Upstream text with every word that looks like a Google API key (`AIza...`, `api_key:...`)

@@ -1,9 +1,9 @@
 //! The settings of one Gemini upstream.
 
 use std::fmt;
-use std::time::Duration;
 
 use llm_core::ProviderId;
+use llm_provider_http::HttpTimeouts;
 
 /// How to reach one Gemini (Generative Language API) upstream. Secrets are only ever printed redacted.
 #[derive(Clone)]
@@ -18,14 +18,8 @@ pub struct GeminiSettings {
     pub api_key: Option<String>,
     /// Further headers sent with every request (values are treated as secrets).
     pub extra_headers: Vec<(String, String)>,
-    /// Deadline for establishing the TCP (and TLS) connection.
-    pub connect_timeout: Duration,
-    /// Deadline from sending the request until the response headers arrive.
-    pub first_byte_timeout: Duration,
-    /// Longest gap allowed between two events of a stream.
-    pub idle_timeout: Duration,
-    /// Deadline for a whole non-streaming exchange, body included.
-    pub request_timeout: Duration,
+    /// The connect, first-byte, idle and whole-exchange deadlines.
+    pub timeouts: HttpTimeouts,
 }
 
 impl GeminiSettings {
@@ -33,16 +27,9 @@ impl GeminiSettings {
     pub const DEFAULT_BASE_URL: &'static str = "https://generativelanguage.googleapis.com";
     /// The API version with every feature this adapter uses.
     pub const DEFAULT_API_VERSION: &'static str = "v1beta";
-    /// Default connect timeout.
-    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-    /// Default first-byte timeout.
-    pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(60);
-    /// Default idle timeout between stream events.
-    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-    /// Default timeout of a whole non-streaming exchange.
-    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 
-    /// Settings without credentials or extra headers, with API version `v1beta` and the default timeouts.
+    /// Settings without credentials or extra headers, with API version `v1beta` and
+    /// [`HttpTimeouts::DEFAULT`].
     pub fn new(id: ProviderId, base_url: impl Into<String>) -> Self {
         Self {
             id,
@@ -50,10 +37,7 @@ impl GeminiSettings {
             api_version: Self::DEFAULT_API_VERSION.to_owned(),
             api_key: None,
             extra_headers: Vec::new(),
-            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
-            first_byte_timeout: Self::DEFAULT_FIRST_BYTE_TIMEOUT,
-            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
-            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            timeouts: HttpTimeouts::DEFAULT,
         }
     }
 }
@@ -67,10 +51,7 @@ impl fmt::Debug for GeminiSettings {
             .field("api_version", &self.api_version)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("extra_headers", &header_names)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("first_byte_timeout", &self.first_byte_timeout)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("request_timeout", &self.request_timeout)
+            .field("timeouts", &self.timeouts)
             .finish()
     }
 }
@@ -91,10 +72,8 @@ mod tests {
         assert!(!printed.contains("project-secret"), "{printed}");
         assert!(printed.contains("<redacted>"));
         assert!(printed.contains("x-goog-user-project"));
+        assert!(printed.contains("timeouts"));
         assert_eq!(settings.api_version, "v1beta");
-        assert_eq!(settings.connect_timeout, Duration::from_secs(5));
-        assert_eq!(settings.first_byte_timeout, Duration::from_secs(60));
-        assert_eq!(settings.idle_timeout, Duration::from_secs(60));
-        assert_eq!(settings.request_timeout, Duration::from_secs(600));
+        assert_eq!(settings.timeouts, HttpTimeouts::DEFAULT);
     }
 }

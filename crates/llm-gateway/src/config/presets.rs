@@ -59,6 +59,22 @@ pub(crate) const OPENAI: Preset = bearer(
     OPENAI_LIKE,
 );
 
+/// `type = "anthropic"`: where it is and which key it needs (its wire is not OpenAI's).
+pub(crate) const ANTHROPIC: Preset = Preset {
+    name: "anthropic",
+    base_url: Some("https://api.anthropic.com"),
+    key_variable: Some("ANTHROPIC_API_KEY"),
+    ..GENERIC
+};
+
+/// `type = "gemini"`: where it is and which key it needs (its wire is not OpenAI's).
+pub(crate) const GEMINI: Preset = Preset {
+    name: "gemini",
+    base_url: Some("https://generativelanguage.googleapis.com"),
+    key_variable: Some("GEMINI_API_KEY"),
+    ..GENERIC
+};
+
 /// `type = "openai_compatible"` without a preset: the user gives the base URL; a key is optional.
 pub(crate) const GENERIC: Preset = Preset {
     name: "generic",

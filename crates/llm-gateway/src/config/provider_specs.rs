@@ -5,6 +5,7 @@ use std::time::Duration;
 use llm_core::{ErrorKind, ProviderId};
 use llm_provider_anthropic::AnthropicSettings;
 use llm_provider_gemini::GeminiSettings;
+use llm_provider_http::HttpTimeouts;
 use llm_provider_mock::{MockSettings, ScriptedFailure};
 use llm_provider_openai::{AuthStyle, OpenAiSettings};
 use secrecy::SecretString;
@@ -13,9 +14,6 @@ use super::presets::{self, Preset};
 use super::raw::{RawHttpProvider, RawMock, RawProvider};
 use super::secret::resolve_secret;
 use super::{ConfigError, ProviderConfig, ProviderSpec};
-
-const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
-const GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 
 /// Validates one provider block; `key` is its position, e.g. `providers[2]`.
 pub(crate) fn validate_provider(
@@ -62,20 +60,10 @@ pub(crate) fn validate_provider(
         }
         RawProvider::Anthropic(raw) => {
             Fields::new(key, raw, "anthropic").refuse(&["organization", "preset", "api_version"])?;
-            let defaults = Preset {
-                base_url: Some(ANTHROPIC_BASE_URL),
-                key_variable: Some("ANTHROPIC_API_KEY"),
-                ..presets::GENERIC
-            };
-            let http = HttpCommon::validate(key, raw, &defaults, env)?;
+            let http = HttpCommon::validate(key, raw, &presets::ANTHROPIC, env)?;
             let mut settings = AnthropicSettings::new(id.clone(), http.base_url.clone());
             settings.extra_headers = http.headers.clone();
-            http.timeouts.apply(
-                &mut settings.connect_timeout,
-                &mut settings.first_byte_timeout,
-                &mut settings.idle_timeout,
-                &mut settings.request_timeout,
-            );
+            settings.timeouts = http.timeouts.over(settings.timeouts);
             if let Some(version) = &raw.anthropic_version {
                 settings.version = version.clone();
             }
@@ -98,20 +86,10 @@ pub(crate) fn validate_provider(
                 "anthropic_version",
                 "default_max_tokens",
             ])?;
-            let defaults = Preset {
-                base_url: Some(GEMINI_BASE_URL),
-                key_variable: Some("GEMINI_API_KEY"),
-                ..presets::GENERIC
-            };
-            let http = HttpCommon::validate(key, raw, &defaults, env)?;
+            let http = HttpCommon::validate(key, raw, &presets::GEMINI, env)?;
             let mut settings = GeminiSettings::new(id.clone(), http.base_url.clone());
             settings.extra_headers = http.headers.clone();
-            http.timeouts.apply(
-                &mut settings.connect_timeout,
-                &mut settings.first_byte_timeout,
-                &mut settings.idle_timeout,
-                &mut settings.request_timeout,
-            );
+            settings.timeouts = http.timeouts.over(settings.timeouts);
             if let Some(version) = &raw.api_version {
                 settings.api_version = version.clone();
             }
@@ -144,12 +122,7 @@ fn openai_settings(
         settings.query = vec![("api-version".to_owned(), version.to_owned())];
     }
     settings.quirks = preset.quirks;
-    http.timeouts.apply(
-        &mut settings.connect_timeout,
-        &mut settings.first_byte_timeout,
-        &mut settings.idle_timeout,
-        &mut settings.request_timeout,
-    );
+    settings.timeouts = http.timeouts.over(settings.timeouts);
     settings
 }
 
@@ -201,22 +174,13 @@ struct Timeouts {
 }
 
 impl Timeouts {
-    fn apply(
-        &self,
-        connect: &mut Duration,
-        first_byte: &mut Duration,
-        idle: &mut Duration,
-        request: &mut Duration,
-    ) {
-        for (value, target) in [
-            (self.connect, connect),
-            (self.first_byte, first_byte),
-            (self.idle, idle),
-            (self.request, request),
-        ] {
-            if let Some(value) = value {
-                *target = value;
-            }
+    /// `defaults` with every timeout the user set replaced.
+    fn over(&self, defaults: HttpTimeouts) -> HttpTimeouts {
+        HttpTimeouts {
+            connect: self.connect.unwrap_or(defaults.connect),
+            first_byte: self.first_byte.unwrap_or(defaults.first_byte),
+            idle: self.idle.unwrap_or(defaults.idle),
+            request: self.request.unwrap_or(defaults.request),
         }
     }
 }

@@ -19,9 +19,9 @@ pub fn settings(base_url: String) -> AnthropicSettings {
     settings
         .extra_headers
         .push(("anthropic-beta".to_owned(), BETA.to_owned()));
-    settings.first_byte_timeout = Duration::from_secs(4);
-    settings.idle_timeout = Duration::from_secs(4);
-    settings.request_timeout = Duration::from_secs(4);
+    settings.timeouts.first_byte = Duration::from_secs(4);
+    settings.timeouts.idle = Duration::from_secs(4);
+    settings.timeouts.request = Duration::from_secs(4);
     settings
 }
 

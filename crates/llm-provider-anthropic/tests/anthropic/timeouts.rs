@@ -33,7 +33,7 @@ async fn slow_server() -> MockServer {
 async fn no_headers_within_the_first_byte_timeout() {
     let server = slow_server().await;
     let mut settings = settings(server.uri());
-    settings.first_byte_timeout = SHORT;
+    settings.timeouts.first_byte = SHORT;
     let provider = AnthropicProvider::new(settings).unwrap();
 
     let started = Instant::now();
@@ -48,7 +48,7 @@ async fn no_headers_within_the_first_byte_timeout() {
 async fn a_complete_answer_must_finish_within_the_request_timeout() {
     let server = slow_server().await;
     let mut settings = settings(server.uri());
-    settings.request_timeout = SHORT;
+    settings.timeouts.request = SHORT;
     let provider = AnthropicProvider::new(settings).unwrap();
 
     let started = Instant::now();
@@ -86,7 +86,7 @@ async fn stalling_upstream() -> String {
 #[tokio::test]
 async fn a_silent_stream_times_out_after_the_idle_timeout() {
     let mut settings = settings(stalling_upstream().await);
-    settings.idle_timeout = SHORT;
+    settings.timeouts.idle = SHORT;
     let provider = AnthropicProvider::new(settings).unwrap();
 
     let started = Instant::now();

@@ -20,9 +20,9 @@ pub fn settings(base_url: String) -> GeminiSettings {
     settings
         .extra_headers
         .push(("x-goog-user-project".to_owned(), "blue-project".to_owned()));
-    settings.first_byte_timeout = Duration::from_secs(4);
-    settings.idle_timeout = Duration::from_secs(4);
-    settings.request_timeout = Duration::from_secs(4);
+    settings.timeouts.first_byte = Duration::from_secs(4);
+    settings.timeouts.idle = Duration::from_secs(4);
+    settings.timeouts.request = Duration::from_secs(4);
     settings
 }
 
