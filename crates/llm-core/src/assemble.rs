@@ -110,7 +110,8 @@ impl ResponseAssembler {
                 message: AssistantMessage {
                     role: Role::Assistant,
                     // An answer that is only tool calls has `content: null`, as OpenAI sends it.
-                    content: (!state.content.is_empty() || state.tool_calls.is_empty()).then_some(state.content),
+                    content: (!state.content.is_empty() || state.tool_calls.is_empty())
+                        .then_some(state.content),
                     refusal: state.refusal,
                     tool_calls: (!state.tool_calls.is_empty()).then_some(state.tool_calls),
                     extra: Map::new(),
