@@ -1,0 +1,1 @@
+//! The response cache of the LLM gateway (being written; nothing uses it yet).
