@@ -15,6 +15,10 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const OVERHEAD_HEADER: &str = "x-llm-overhead-ms";
 /// The provider that served (or failed) the request.
 pub const PROVIDER_HEADER: &str = "x-llm-provider";
+/// What the response cache did: `hit`, `miss` or `bypass`.
+pub const CACHE_HEADER: &str = "x-llm-cache";
+/// The TTL in seconds a client asks for its answer's cache entry.
+pub const CACHE_TTL_HEADER: &str = "x-llm-cache-ttl";
 
 /// Time a handler spent waiting on a provider; handlers insert it into the request's extensions.
 #[derive(Clone, Copy, Debug)]

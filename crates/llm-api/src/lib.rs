@@ -16,7 +16,7 @@ mod sse;
 mod state;
 
 pub use error::{ApiError, ErrorBody};
-pub use headers::{OVERHEAD_HEADER, PROVIDER_HEADER, REQUEST_ID_HEADER};
+pub use headers::{CACHE_HEADER, CACHE_TTL_HEADER, OVERHEAD_HEADER, PROVIDER_HEADER, REQUEST_ID_HEADER};
 pub use routes::configure;
 pub use sse::{encode_openai_chunk, openai_sse};
 pub use state::ApiState;

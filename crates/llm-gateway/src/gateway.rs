@@ -8,13 +8,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use llm_core::{ChatRequest, ChatResponse, ChunkStream, LlmError, ModelRef, ProviderId, RequestId};
+use llm_cache::{AnswerCache, CachePolicy, MemoryCache, RedisCache, RedisSettings, ResponseCache};
+use llm_core::{ChatResponse, ChunkStream, LlmError, ProviderId, RequestId};
+use secrecy::ExposeSecret;
 
-use crate::config::{Config, ProviderConfig};
+use crate::config::{CacheBackend, CacheConfig, Config, ProviderConfig};
 use crate::health::{HealthMonitor, OverallHealth, probe};
 use crate::providers::build_provider;
 use crate::registry::{ProviderRegistry, ProviderSnapshot};
-use crate::router::{Route, Router};
+use crate::response_cache::{CacheDirective, CacheStatus};
+use crate::router::Router;
+use crate::single_flight::SingleFlight;
 
 /// Per-request facts the API layer hands to the engine.
 #[derive(Clone, Debug)]
@@ -23,14 +27,17 @@ pub struct RequestContext {
     pub request_id: RequestId,
     /// When the request reached the gateway.
     pub received_at: Instant,
+    /// What the client asked of the response cache.
+    pub cache: CacheDirective,
 }
 
 impl RequestContext {
-    /// A context for a request arriving now.
+    /// A context for a request arriving now, with no cache directive.
     pub fn new(request_id: RequestId) -> Self {
         Self {
             request_id,
             received_at: Instant::now(),
+            cache: CacheDirective::default(),
         }
     }
 }
@@ -42,10 +49,17 @@ pub struct Completion {
     pub response: ChatResponse,
     /// The provider that answered.
     pub provider: ProviderId,
-    /// Whether it came from the response cache.
-    pub cached: bool,
+    /// What the response cache did.
+    pub cache: CacheStatus,
     /// Time spent waiting on the provider.
     pub upstream_latency: Duration,
+}
+
+impl Completion {
+    /// Whether the answer came from the cache.
+    pub fn cached(&self) -> bool {
+        self.cache == CacheStatus::Hit
+    }
 }
 
 /// A streamed answer, opened.
@@ -54,8 +68,8 @@ pub struct CompletionStream {
     pub provider: ProviderId,
     /// The upstream model name.
     pub model: String,
-    /// Whether it is replayed from the response cache.
-    pub cached: bool,
+    /// What the response cache did.
+    pub cache: CacheStatus,
     /// Time spent waiting on the provider until the stream opened.
     pub upstream_latency: Duration,
     /// The chunks; a failure mid-stream is an `Err` item, after which the stream ends.
@@ -65,10 +79,13 @@ pub struct CompletionStream {
 /// The gateway engine. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct Gateway {
-    registry: Arc<ProviderRegistry>,
-    router: Router,
+    pub(crate) registry: Arc<ProviderRegistry>,
+    pub(crate) router: Router,
     monitor: HealthMonitor,
     probe_timeout: Duration,
+    pub(crate) cache: Arc<AnswerCache>,
+    pub(crate) cache_config: CacheConfig,
+    pub(crate) flights: SingleFlight,
 }
 
 impl Gateway {
@@ -90,7 +107,15 @@ impl Gateway {
             registry,
             monitor,
             probe_timeout: config.health.probe_timeout,
+            cache: Arc::new(build_cache(config).await?),
+            cache_config: config.cache.clone(),
+            flights: SingleFlight::default(),
         })
+    }
+
+    /// The response cache.
+    pub fn cache(&self) -> &AnswerCache {
+        &self.cache
     }
 
     /// The provider registry.
@@ -149,69 +174,30 @@ impl Gateway {
     pub fn remove_provider(&self, id: &str) -> Result<(), LlmError> {
         self.registry.remove(id).map(|_| ())
     }
-
-    /// A complete answer.
-    pub async fn complete(&self, ctx: &RequestContext, request: ChatRequest) -> Result<Completion, LlmError> {
-        let route = self.prepare(ctx, &request)?;
-        // cache lookup: the response cache plugs in here.
-        let started = Instant::now();
-        let response = route
-            .entry
-            .provider()
-            .complete(&route.upstream_model, &request)
-            .await?;
-        // account + cache store: usage correction and the cache write plug in here.
-        Ok(Completion {
-            response,
-            provider: route.entry.id().clone(),
-            cached: false,
-            upstream_latency: started.elapsed(),
-        })
-    }
-
-    /// A streamed answer.
-    pub async fn stream(
-        &self,
-        ctx: &RequestContext,
-        request: ChatRequest,
-    ) -> Result<CompletionStream, LlmError> {
-        let route = self.prepare(ctx, &request)?;
-        // cache lookup: a cached answer is replayed as a stream here.
-        let started = Instant::now();
-        let chunks = route
-            .entry
-            .provider()
-            .stream(&route.upstream_model, &request)
-            .await?;
-        Ok(CompletionStream {
-            provider: route.entry.id().clone(),
-            model: route.upstream_model,
-            cached: false,
-            upstream_latency: started.elapsed(),
-            chunks,
-        })
-    }
-
-    /// validate -> admit -> route: everything before the provider call.
-    fn prepare(&self, ctx: &RequestContext, request: &ChatRequest) -> Result<Route, LlmError> {
-        validate_basics(request)?;
-        // admit: rate limits plug in here, before anything is spent.
-        let route = self.router.resolve(&ModelRef::parse(&request.model))?;
-        tracing::debug!(request_id = %ctx.request_id, provider = %route.entry.id(), model = %route.upstream_model, "routed");
-        Ok(route)
-    }
 }
 
-/// The structural checks every request must pass before it is routed.
-fn validate_basics(request: &ChatRequest) -> Result<(), LlmError> {
-    if request.model.trim().is_empty() {
-        return Err(LlmError::invalid_param("model", "`model` must not be empty"));
-    }
-    if request.messages.is_empty() {
-        return Err(LlmError::invalid_param(
-            "messages",
-            "`messages` must not be empty",
-        ));
-    }
-    Ok(())
+/// The configured cache backend behind its fault-tolerant front.
+async fn build_cache(config: &Config) -> Result<AnswerCache, LlmError> {
+    let backend: Arc<dyn ResponseCache> = match (config.cache.backend, &config.redis) {
+        (CacheBackend::Redis, Some(redis)) => {
+            let settings = RedisSettings {
+                url: redis.url.expose_secret().to_owned(),
+                pool_size: redis.pool_size,
+                command_timeout: redis.timeout,
+            };
+            Arc::new(
+                RedisCache::connect(settings)
+                    .await
+                    .map_err(|error| LlmError::internal(format!("redis: {error}")))?,
+            )
+        }
+        (CacheBackend::Redis, None) | (CacheBackend::Memory, _) => {
+            Arc::new(MemoryCache::new(config.cache.memory_max_bytes))
+        }
+    };
+    let policy = CachePolicy {
+        adaptive_ttl: config.cache.adaptive_ttl.then_some(config.cache.max_ttl),
+        log_period: Duration::from_secs(30),
+    };
+    Ok(AnswerCache::new(backend, policy))
 }

@@ -13,13 +13,17 @@
 pub mod config;
 mod gateway;
 mod health;
+mod pipeline;
 mod providers;
 mod registry;
+mod response_cache;
 mod router;
+mod single_flight;
 
-pub use config::{Config, ConfigError, ProviderConfig, ProviderSpec};
+pub use config::{CacheMode, Config, ConfigError, ProviderConfig, ProviderSpec};
 pub use gateway::{Completion, CompletionStream, Gateway, RequestContext};
 pub use health::{HealthMonitor, OverallHealth, ProviderHealthView};
 pub use providers::build_provider;
 pub use registry::{HealthStatus, ProviderEntry, ProviderHealthRecord, ProviderRegistry, ProviderSnapshot};
+pub use response_cache::{CacheDirective, CacheStatus};
 pub use router::{Route, Router};

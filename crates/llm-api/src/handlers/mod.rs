@@ -11,12 +11,14 @@ use std::time::Duration;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::web::Payload;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
-use llm_core::{ChatRequest, ProviderId, RequestId};
-use llm_gateway::RequestContext;
+use std::time::Duration as TtlSeconds;
+
+use llm_core::{ChatRequest, LlmError, ProviderId, RequestId};
+use llm_gateway::{CacheDirective, CacheStatus, RequestContext};
 
 use crate::body::read_limited;
 use crate::error::ApiError;
-use crate::headers::{PROVIDER_HEADER, UpstreamTime};
+use crate::headers::{CACHE_HEADER, CACHE_TTL_HEADER, PROVIDER_HEADER, UpstreamTime};
 use crate::state::ApiState;
 
 /// Reads the body within the size limit, turns it into a chat request with `parse`, and builds the
@@ -29,17 +31,51 @@ pub(crate) async fn read_chat_request(
 ) -> Result<(ChatRequest, RequestContext), ApiError> {
     let body = read_limited(request, payload, state.max_body_bytes).await?;
     let chat = parse(&body)?;
-    Ok((chat, context(request)))
+    Ok((chat, context(request)?))
 }
 
-/// The engine's view of this request; the id was assigned by the header middleware.
-pub(crate) fn context(request: &HttpRequest) -> RequestContext {
+/// The engine's view of this request; the id was assigned by the header middleware, the cache
+/// directive comes from `Cache-Control` and `x-llm-cache-ttl`.
+pub(crate) fn context(request: &HttpRequest) -> Result<RequestContext, ApiError> {
     let request_id = request
         .extensions()
         .get::<RequestId>()
         .cloned()
         .unwrap_or_else(RequestId::generate);
-    RequestContext::new(request_id)
+    let mut context = RequestContext::new(request_id);
+    context.cache = cache_directive(request)?;
+    Ok(context)
+}
+
+/// `Cache-Control: no-cache` skips the lookup (a fresh answer is still stored); `no-store` skips
+/// both; `x-llm-cache-ttl: SECONDS` sets the entry's TTL (bounded by configuration).
+fn cache_directive(request: &HttpRequest) -> Result<CacheDirective, ApiError> {
+    let mut directive = CacheDirective::default();
+    for value in request.headers().get_all(CACHE_CONTROL) {
+        for token in value.to_str().unwrap_or("").split(',').map(str::trim) {
+            if token.eq_ignore_ascii_case("no-cache") {
+                directive.read = false;
+            } else if token.eq_ignore_ascii_case("no-store") {
+                directive.read = false;
+                directive.write = false;
+            }
+        }
+    }
+    if let Some(value) = request.headers().get(CACHE_TTL_HEADER) {
+        let seconds = value
+            .to_str()
+            .ok()
+            .and_then(|text| text.trim().parse::<u64>().ok())
+            .filter(|seconds| *seconds > 0)
+            .ok_or_else(|| {
+                LlmError::invalid_param(
+                    CACHE_TTL_HEADER,
+                    "x-llm-cache-ttl must be a whole number of seconds above 0",
+                )
+            })?;
+        directive.ttl = Some(TtlSeconds::from_secs(seconds));
+    }
+    Ok(directive)
 }
 
 /// Records time spent on the provider so the overhead header can exclude it.
@@ -47,16 +83,18 @@ pub(crate) fn record_upstream(request: &HttpRequest, upstream: Duration) {
     request.extensions_mut().insert(UpstreamTime(upstream));
 }
 
-/// A 200 response naming the provider that served it.
-pub(crate) fn routed_ok(provider: &ProviderId) -> HttpResponseBuilder {
+/// A 200 response naming the provider that served it and what the cache did.
+pub(crate) fn routed_ok(provider: &ProviderId, cache: CacheStatus) -> HttpResponseBuilder {
     let mut response = HttpResponse::Ok();
-    response.insert_header((PROVIDER_HEADER, provider.as_str()));
+    response
+        .insert_header((PROVIDER_HEADER, provider.as_str()))
+        .insert_header((CACHE_HEADER, cache.as_str()));
     response
 }
 
-/// A 200 SSE response naming the provider.
-pub(crate) fn sse_ok(provider: &ProviderId) -> HttpResponseBuilder {
-    let mut response = routed_ok(provider);
+/// A 200 SSE response naming the provider and what the cache did.
+pub(crate) fn sse_ok(provider: &ProviderId, cache: CacheStatus) -> HttpResponseBuilder {
+    let mut response = routed_ok(provider, cache);
     response
         .insert_header((CONTENT_TYPE, "text/event-stream"))
         .insert_header((CACHE_CONTROL, "no-cache"))

@@ -5,6 +5,7 @@
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use llm_core::{ChatRequest, FinishReason, LlmError, Message, ProviderId, Role, ToolCall, Usage};
+use llm_gateway::CacheStatus;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -71,10 +72,10 @@ pub(crate) async fn complete(
         tool_calls: choice.and_then(|choice| choice.message.tool_calls.as_ref()),
         finish_reason: response.first_finish_reason(),
         usage: response.usage.as_ref(),
-        cached: completion.cached,
+        cached: completion.cached(),
         latency_ms: u64::try_from(ctx.received_at.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
-    Ok(routed_ok(&completion.provider).json(&answer))
+    Ok(routed_ok(&completion.provider, completion.cache).json(&answer))
 }
 
 /// `POST /llm/complete/stream`.
@@ -89,8 +90,8 @@ pub(crate) async fn complete_stream(
     let events = simple_sse(
         opened.chunks,
         opened.provider.clone(),
-        opened.cached,
+        opened.cache == CacheStatus::Hit,
         ctx.received_at,
     );
-    Ok(sse_ok(&opened.provider).streaming(events))
+    Ok(sse_ok(&opened.provider, opened.cache).streaming(events))
 }

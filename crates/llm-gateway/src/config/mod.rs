@@ -61,6 +61,78 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     /// Public model names and where they are served.
     pub models: BTreeMap<String, ModelAlias>,
+    /// The response cache.
+    pub cache: CacheConfig,
+    /// Redis, when configured.
+    pub redis: Option<RedisConfig>,
+}
+
+/// The response cache.
+#[derive(Clone, Debug)]
+pub struct CacheConfig {
+    /// Where entries live.
+    pub backend: CacheBackend,
+    /// Which requests may use the cache.
+    pub mode: CacheMode,
+    /// An entry's life unless the client asks otherwise.
+    pub ttl: Duration,
+    /// The longest life a client or adaptive TTL may give an entry.
+    pub max_ttl: Duration,
+    /// Grow an entry's TTL with its hits, up to `max_ttl`.
+    pub adaptive_ttl: bool,
+    /// The memory backend's byte budget.
+    pub memory_max_bytes: u64,
+    /// Key prefix.
+    pub namespace: String,
+    /// How long followers wait for an identical request in flight.
+    pub single_flight_wait: Duration,
+    /// Mode per model name, overriding `mode`.
+    pub per_model: BTreeMap<String, CacheMode>,
+}
+
+/// Where cache entries live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheBackend {
+    /// In this process (moka), bounded by bytes.
+    Memory,
+    /// In Redis, shared by every instance.
+    Redis,
+}
+
+/// Which requests may use the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheMode {
+    /// Only requests with temperature 0 or a seed: nobody gets a repeated answer they didn't ask for.
+    Deterministic,
+    /// Every request.
+    Always,
+    /// None.
+    Off,
+}
+
+impl CacheMode {
+    fn parse(key: &str, value: &str) -> Result<Self, ConfigError> {
+        match value {
+            "deterministic" => Ok(Self::Deterministic),
+            "always" => Ok(Self::Always),
+            "off" => Ok(Self::Off),
+            other => Err(ConfigError::invalid(
+                key,
+                format!("`{other}` is not one of deterministic, always, off"),
+            )),
+        }
+    }
+}
+
+/// Redis connection settings.
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    /// The URL (it may hold a password).
+    pub url: SecretString,
+    /// No request waits on Redis longer than this.
+    pub timeout: Duration,
+    /// Connections in the pool.
+    pub pool_size: usize,
 }
 
 /// Listener and HTTP limits.

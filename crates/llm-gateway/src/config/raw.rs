@@ -16,6 +16,107 @@ pub struct RawConfig {
     pub providers: Vec<RawProvider>,
     #[serde(default)]
     pub models: BTreeMap<String, RawModelAlias>,
+    #[serde(default)]
+    pub cache: RawCache,
+    #[serde(default)]
+    pub redis: RawRedis,
+}
+
+/// `[cache]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    /// `memory` or `redis`; absent: `redis` when `redis.url` is set, else `memory`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// `deterministic`, `always` or `off`.
+    #[serde(default = "default_cache_mode")]
+    pub mode: String,
+    #[serde(default = "default_cache_ttl_secs")]
+    pub ttl_secs: u64,
+    /// The most a client (`x-llm-cache-ttl`) or adaptive TTL may extend an entry's life to.
+    #[serde(default = "default_cache_max_ttl_secs")]
+    pub max_ttl_secs: u64,
+    /// Grow an entry's TTL with its hits, up to `max_ttl_secs`.
+    #[serde(default)]
+    pub adaptive_ttl: bool,
+    #[serde(default = "default_memory_max_bytes")]
+    pub memory_max_bytes: u64,
+    /// Prefix of every key, so deployments sharing a Redis can keep apart.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// How long identical requests wait for the one in flight before calling the provider themselves.
+    #[serde(default = "default_single_flight_wait_ms")]
+    pub single_flight_wait_ms: u64,
+    /// Cache mode per model name (as clients write it), overriding `mode`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_model: BTreeMap<String, String>,
+}
+
+impl Default for RawCache {
+    fn default() -> Self {
+        Self {
+            backend: None,
+            mode: default_cache_mode(),
+            ttl_secs: default_cache_ttl_secs(),
+            max_ttl_secs: default_cache_max_ttl_secs(),
+            adaptive_ttl: false,
+            memory_max_bytes: default_memory_max_bytes(),
+            namespace: default_namespace(),
+            single_flight_wait_ms: default_single_flight_wait_ms(),
+            per_model: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_cache_mode() -> String {
+    "deterministic".to_owned()
+}
+fn default_cache_ttl_secs() -> u64 {
+    300
+}
+fn default_cache_max_ttl_secs() -> u64 {
+    3_600
+}
+fn default_memory_max_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+fn default_namespace() -> String {
+    "llmgw".to_owned()
+}
+fn default_single_flight_wait_ms() -> u64 {
+    30_000
+}
+
+/// `[redis]`: absent or without `url`, the cache stays in memory.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedis {
+    /// `redis://`, `rediss://` or `redis-cluster://`; may be `env:VAR` (it can hold a password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// No request waits on Redis longer than this.
+    #[serde(default = "default_redis_timeout_ms")]
+    pub timeout_ms: u64,
+    #[serde(default = "default_redis_pool_size")]
+    pub pool_size: usize,
+}
+
+impl Default for RawRedis {
+    fn default() -> Self {
+        Self {
+            url: None,
+            timeout_ms: default_redis_timeout_ms(),
+            pool_size: default_redis_pool_size(),
+        }
+    }
+}
+
+fn default_redis_timeout_ms() -> u64 {
+    200
+}
+fn default_redis_pool_size() -> usize {
+    4
 }
 
 /// `[server]`.

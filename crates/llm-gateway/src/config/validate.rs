@@ -7,8 +7,14 @@ use std::time::Duration;
 use llm_core::ProviderId;
 
 use super::provider_specs::validate_provider;
-use super::raw::{RawConfig, RawModelAlias};
-use super::{Config, ConfigError, Deployment, HealthConfig, ModelAlias, ServerConfig};
+use secrecy::ExposeSecret;
+
+use super::raw::{RawCache, RawConfig, RawModelAlias, RawRedis};
+use super::secret::resolve_secret;
+use super::{
+    CacheBackend, CacheConfig, CacheMode, Config, ConfigError, Deployment, HealthConfig, ModelAlias,
+    RedisConfig, ServerConfig,
+};
 
 /// Validates every section, naming the first key at fault.
 pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -59,6 +65,9 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
         models.insert(name, alias);
     }
 
+    let redis = validate_redis(&raw.redis, env)?;
+    let cache = validate_cache(&raw.cache, redis.is_some())?;
+
     Ok(Config {
         server: ServerConfig {
             bind,
@@ -71,6 +80,8 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
         },
         providers,
         models,
+        cache,
+        redis,
     })
 }
 
@@ -125,4 +136,95 @@ fn validate_alias(
         });
     }
     Ok(ModelAlias { deployments })
+}
+
+fn validate_redis(
+    raw: &RawRedis,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<RedisConfig>, ConfigError> {
+    let Some(reference) = &raw.url else {
+        return Ok(None);
+    };
+    let url = resolve_secret("redis.url", reference, env)?;
+    let scheme_ok = ["redis://", "rediss://", "redis-cluster://", "redis-sentinel://"]
+        .iter()
+        .any(|scheme| url.expose_secret().starts_with(scheme));
+    if !scheme_ok {
+        return Err(ConfigError::invalid(
+            "redis.url",
+            "must start with redis://, rediss://, redis-cluster:// or redis-sentinel://",
+        ));
+    }
+    if raw.timeout_ms == 0 {
+        return Err(ConfigError::invalid("redis.timeout_ms", "must be above 0"));
+    }
+    if raw.pool_size == 0 || raw.pool_size > 64 {
+        return Err(ConfigError::invalid(
+            "redis.pool_size",
+            "must be between 1 and 64",
+        ));
+    }
+    Ok(Some(RedisConfig {
+        url,
+        timeout: Duration::from_millis(raw.timeout_ms),
+        pool_size: raw.pool_size,
+    }))
+}
+
+fn validate_cache(raw: &RawCache, have_redis: bool) -> Result<CacheConfig, ConfigError> {
+    let backend = match (raw.backend.as_deref(), have_redis) {
+        (Some("memory"), _) | (None, false) => CacheBackend::Memory,
+        (Some("redis"), true) | (None, true) => CacheBackend::Redis,
+        (Some("redis"), false) => {
+            return Err(ConfigError::invalid("cache.backend", "`redis` needs redis.url"));
+        }
+        (Some(other), _) => {
+            return Err(ConfigError::invalid(
+                "cache.backend",
+                format!("`{other}` is not one of memory, redis"),
+            ));
+        }
+    };
+    if raw.ttl_secs == 0 {
+        return Err(ConfigError::invalid("cache.ttl_secs", "must be above 0"));
+    }
+    if raw.max_ttl_secs < raw.ttl_secs {
+        return Err(ConfigError::invalid(
+            "cache.max_ttl_secs",
+            "must be at least cache.ttl_secs",
+        ));
+    }
+    if raw.memory_max_bytes == 0 {
+        return Err(ConfigError::invalid("cache.memory_max_bytes", "must be above 0"));
+    }
+    let namespace_ok = !raw.namespace.is_empty()
+        && raw.namespace.len() <= 64
+        && raw
+            .namespace
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !namespace_ok {
+        return Err(ConfigError::invalid(
+            "cache.namespace",
+            "must be 1-64 characters of letters, digits, `-`, `_` or `.`",
+        ));
+    }
+    let mut per_model = BTreeMap::new();
+    for (model, mode) in &raw.per_model {
+        per_model.insert(
+            model.clone(),
+            CacheMode::parse(&format!("cache.per_model.{model}"), mode)?,
+        );
+    }
+    Ok(CacheConfig {
+        backend,
+        mode: CacheMode::parse("cache.mode", &raw.mode)?,
+        ttl: Duration::from_secs(raw.ttl_secs),
+        max_ttl: Duration::from_secs(raw.max_ttl_secs),
+        adaptive_ttl: raw.adaptive_ttl,
+        memory_max_bytes: raw.memory_max_bytes,
+        namespace: raw.namespace.clone(),
+        single_flight_wait: Duration::from_millis(raw.single_flight_wait_ms),
+        per_model,
+    })
 }
