@@ -95,6 +95,9 @@ async fn health_is_degraded_but_ready_with_one_provider_down() {
     assert_eq!(body["live"], true);
     assert_eq!(body["providers"][0]["health"]["status"], "healthy");
     assert_eq!(body["providers"][1]["health"]["status"], "unhealthy");
+    assert_eq!(body["cache"]["health"]["backend"], "memory");
+    assert_eq!(body["cache"]["health"]["reachable"], true);
+    assert_eq!(body["cache"]["stats"]["hits"], 0);
 }
 
 #[tokio::test]
