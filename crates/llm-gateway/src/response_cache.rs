@@ -177,3 +177,92 @@ impl Stream for RecordingStream {
         Poll::Ready(item)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::config::CacheBackend;
+
+    fn config(mode: CacheMode) -> CacheConfig {
+        CacheConfig {
+            backend: CacheBackend::Memory,
+            mode,
+            ttl: Duration::from_secs(300),
+            max_ttl: Duration::from_secs(600),
+            adaptive_ttl: false,
+            memory_max_bytes: 1 << 20,
+            namespace: "t".into(),
+            single_flight_wait: Duration::from_secs(1),
+            per_model: BTreeMap::from([("m-off".to_owned(), CacheMode::Off)]),
+        }
+    }
+
+    fn request(model: &str, temperature: Option<f64>, seed: Option<i64>) -> ChatRequest {
+        ChatRequest {
+            temperature,
+            seed,
+            ..ChatRequest::from_prompt(model, "q")
+        }
+    }
+
+    fn ttl_of(config: &CacheConfig, directive: CacheDirective) -> Option<Duration> {
+        plan(
+            config,
+            directive,
+            &request("m", Some(0.0), None),
+            &"p".into(),
+            "m",
+        )
+        .map(|plan| plan.ttl)
+    }
+
+    #[test]
+    fn eligibility_follows_the_mode() {
+        let deterministic = config(CacheMode::Deterministic);
+        let eligible = |config: &CacheConfig, request: ChatRequest| {
+            plan(config, CacheDirective::default(), &request, &"p".into(), "m").is_some()
+        };
+        assert!(eligible(&deterministic, request("m", Some(0.0), None)));
+        assert!(eligible(&deterministic, request("m", Some(1.0), Some(3))));
+        assert!(!eligible(&deterministic, request("m", Some(0.2), None)));
+        assert!(
+            !eligible(&deterministic, request("m", None, None)),
+            "the provider's default temperature is not 0"
+        );
+        assert!(
+            !eligible(&deterministic, request("m-off", Some(0.0), None)),
+            "per-model mode wins"
+        );
+        assert!(eligible(
+            &config(CacheMode::Always),
+            request("m", Some(1.5), None)
+        ));
+        assert!(!eligible(
+            &config(CacheMode::Off),
+            request("m", Some(0.0), Some(1))
+        ));
+    }
+
+    #[test]
+    fn client_ttl_is_bounded_by_the_configured_maximum() {
+        let config = config(CacheMode::Deterministic);
+        let asking = |seconds| CacheDirective {
+            ttl: Some(Duration::from_secs(seconds)),
+            ..CacheDirective::default()
+        };
+        assert_eq!(
+            ttl_of(&config, CacheDirective::default()),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(ttl_of(&config, asking(30)), Some(Duration::from_secs(30)));
+        assert_eq!(ttl_of(&config, asking(86_400)), Some(Duration::from_secs(600)));
+        let neither = CacheDirective {
+            read: false,
+            write: false,
+            ttl: None,
+        };
+        assert_eq!(ttl_of(&config, neither), None);
+    }
+}
