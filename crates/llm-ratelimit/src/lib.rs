@@ -1,0 +1,1 @@
+//! The rate limiter of the LLM gateway (being written; nothing uses it yet).
