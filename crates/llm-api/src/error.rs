@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use llm_core::{ErrorKind, LlmError};
+use llm_core::{ErrorKind, LlmError, QuotaHeaders};
 use llm_provider_anthropic::ingress as anthropic_ingress;
 use serde::Serialize;
 
@@ -169,6 +169,9 @@ impl ApiError {
                 && let Ok(value) = HeaderValue::from_str(provider.as_str())
             {
                 response.insert_header((PROVIDER_HEADER, value));
+            }
+            for (name, value) in error.quota().map(QuotaHeaders::header_pairs).unwrap_or_default() {
+                response.insert_header((name, value));
             }
         }
     }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ids::ProviderId;
+use crate::quota::QuotaHeaders;
 
 /// The closed set of failure kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -134,6 +135,7 @@ pub struct LlmError {
     param: Option<String>,
     retry_after: Option<Duration>,
     provider: Option<ProviderId>,
+    quota: Option<Box<QuotaHeaders>>,
     #[source]
     cause: Option<Arc<dyn StdError + Send + Sync>>,
 }
@@ -148,6 +150,7 @@ impl LlmError {
             param: None,
             retry_after: None,
             provider: None,
+            quota: None,
             cause: None,
         }
     }
@@ -189,6 +192,18 @@ impl LlmError {
     pub fn with_origin(mut self, origin: ErrorOrigin) -> Self {
         self.origin = origin;
         self
+    }
+
+    /// Attaches the rate-limit state of the request (sent as `x-ratelimit-*` headers).
+    #[must_use]
+    pub fn with_quota(mut self, quota: QuotaHeaders) -> Self {
+        self.quota = (!quota.is_empty()).then(|| Box::new(quota));
+        self
+    }
+
+    /// The rate-limit state of the request, when it is limited.
+    pub fn quota(&self) -> Option<&QuotaHeaders> {
+        self.quota.as_deref()
     }
 
     /// Attaches the underlying cause (kept for logs, never shown to clients).

@@ -12,6 +12,7 @@ mod chunk;
 mod error;
 mod ids;
 mod provider;
+mod quota;
 mod request;
 mod response;
 pub mod retry_after;
@@ -22,6 +23,7 @@ pub use chunk::{ChatChunk, ChunkChoice, ChunkStream, Delta, FunctionCallDelta, T
 pub use error::{ErrorKind, ErrorOrigin, LlmError};
 pub use ids::{ModelRef, ProviderId, RequestId};
 pub use provider::{ModelInfo, Provider, ProviderHealth};
+pub use quota::{Quota, QuotaHeaders, format_reset};
 pub use request::{
     ChatRequest, ContentPart, FunctionDefinition, ImageUrl, JsonSchemaFormat, Message, MessageContent,
     ResponseFormat, Role, Stop, StreamOptions, Tool,

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use llm_cache::{AnswerCache, CachePolicy, MemoryCache, RedisCache, RedisSettings, ResponseCache};
-use llm_core::{ChatResponse, ChunkStream, LlmError, ProviderId, RequestId};
+use llm_core::{ChatResponse, ChunkStream, LlmError, ProviderId, QuotaHeaders, RequestId};
+use llm_ratelimit::{RateLimiter, RedisLimitSettings, RedisLimitStore};
 use secrecy::ExposeSecret;
 
-use crate::config::{CacheBackend, CacheConfig, Config, ProviderConfig};
+use crate::config::{CacheBackend, CacheConfig, Config, LimitSettings, ProviderConfig};
 use crate::health::{HealthMonitor, OverallHealth, probe};
 use crate::providers::build_provider;
 use crate::registry::{ProviderRegistry, ProviderSnapshot};
@@ -29,6 +30,20 @@ pub struct RequestContext {
     pub received_at: Instant,
     /// What the client asked of the response cache.
     pub cache: CacheDirective,
+    /// Who is calling, for per-user rate limits.
+    pub caller: Caller,
+}
+
+/// What the API layer knows about the caller. The user for rate limits is, in order: the
+/// authenticated identity, the configured user header, the request's `user` field, the address.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    /// The authenticated client's identity.
+    pub identity: Option<String>,
+    /// The value of the configured user header (`limits.user_header`).
+    pub user_header: Option<String>,
+    /// The client's IP address.
+    pub address: Option<String>,
 }
 
 impl RequestContext {
@@ -38,6 +53,7 @@ impl RequestContext {
             request_id,
             received_at: Instant::now(),
             cache: CacheDirective::default(),
+            caller: Caller::default(),
         }
     }
 }
@@ -53,6 +69,8 @@ pub struct Completion {
     pub cache: CacheStatus,
     /// Time spent waiting on the provider.
     pub upstream_latency: Duration,
+    /// The request's rate-limit state, when limits apply to it.
+    pub quota: Option<QuotaHeaders>,
 }
 
 impl Completion {
@@ -72,6 +90,8 @@ pub struct CompletionStream {
     pub cache: CacheStatus,
     /// Time spent waiting on the provider until the stream opened.
     pub upstream_latency: Duration,
+    /// The request's rate-limit state, when limits apply to it.
+    pub quota: Option<QuotaHeaders>,
     /// The chunks; a failure mid-stream is an `Err` item, after which the stream ends.
     pub chunks: ChunkStream,
 }
@@ -86,6 +106,8 @@ pub struct Gateway {
     pub(crate) cache: Arc<AnswerCache>,
     pub(crate) cache_config: CacheConfig,
     pub(crate) flights: SingleFlight,
+    pub(crate) limiter: Arc<RateLimiter>,
+    pub(crate) limits: LimitSettings,
 }
 
 impl Gateway {
@@ -110,7 +132,14 @@ impl Gateway {
             cache: Arc::new(build_cache(config).await?),
             cache_config: config.cache.clone(),
             flights: SingleFlight::default(),
+            limiter: Arc::new(build_limiter(config).await?),
+            limits: config.limits.clone(),
         })
+    }
+
+    /// The header that names the user when client authentication is off (lower case).
+    pub fn user_header(&self) -> &str {
+        &self.limits.user_header
     }
 
     /// The response cache.
@@ -200,4 +229,25 @@ async fn build_cache(config: &Config) -> Result<AnswerCache, LlmError> {
         log_period: Duration::from_secs(30),
     };
     Ok(AnswerCache::new(backend, policy))
+}
+
+/// The rate limiter over the configured rules, deciding on Redis when it is configured.
+async fn build_limiter(config: &Config) -> Result<RateLimiter, LlmError> {
+    let redis = match (&config.redis, config.rate_limits.is_empty()) {
+        (Some(redis), false) => {
+            let settings = RedisLimitSettings {
+                url: redis.url.expose_secret().to_owned(),
+                pool_size: redis.pool_size,
+                command_timeout: redis.timeout,
+                namespace: config.cache.namespace.clone(),
+            };
+            Some(
+                RedisLimitStore::connect(settings)
+                    .await
+                    .map_err(|error| LlmError::internal(format!("redis: {error}")))?,
+            )
+        }
+        _ => None,
+    };
+    Ok(RateLimiter::new(config.rate_limits.clone(), redis))
 }

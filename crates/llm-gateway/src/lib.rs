@@ -10,6 +10,7 @@
 //!
 //! This crate knows no HTTP server framework (no actix, no juniper); the API layer sits on top of it.
 
+mod admission;
 pub mod config;
 mod gateway;
 mod health;
@@ -21,7 +22,7 @@ mod router;
 mod single_flight;
 
 pub use config::{CacheMode, Config, ConfigError, ProviderConfig, ProviderSpec};
-pub use gateway::{Completion, CompletionStream, Gateway, RequestContext};
+pub use gateway::{Caller, Completion, CompletionStream, Gateway, RequestContext};
 pub use health::{HealthMonitor, OverallHealth, ProviderHealthView};
 pub use providers::build_provider;
 pub use registry::{HealthStatus, ProviderEntry, ProviderHealthRecord, ProviderRegistry, ProviderSnapshot};

@@ -1,7 +1,7 @@
-//! The request path: validate -> admit -> cache lookup -> route -> call provider -> account -> store.
+//! The request path: validate -> route -> admit -> cache lookup -> call provider -> settle -> store.
 //!
-//! Validation and admission (rate limits) are separate crates that plug into `prepare`; the cache,
-//! single flight and the provider call live here.
+//! Routing comes before admission because limits are kept per provider and model. Admission and
+//! settlement are in `admission`, the cache in `response_cache`, single flight in `single_flight`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use llm_cache::{CachedAnswer, Lookup};
 use llm_core::{ChatRequest, LlmError, ModelRef};
 
+use crate::admission::{self, SettlingStream, Ticket};
 use crate::gateway::{Completion, CompletionStream, Gateway, RequestContext};
 use crate::response_cache::{self, CachePlan, CacheStatus, RecordingStream, RecordingTarget};
 use crate::router::Route;
@@ -26,26 +27,39 @@ impl Gateway {
     /// A complete answer.
     pub async fn complete(&self, ctx: &RequestContext, request: ChatRequest) -> Result<Completion, LlmError> {
         let route = self.prepare(ctx, &request)?;
+        let ticket = self.admit(ctx, &request, &route).await?;
+        let quota = ticket.as_ref().map(Ticket::quota);
         let plan = self.plan(ctx, &request, &route);
         let (status, leader) = match self.find(plan.as_ref()).await {
             (_, Found::Answer(answer)) => {
+                // A cached answer spent no provider tokens: the whole reservation comes back.
+                settle(ticket, Some(0));
                 return Ok(Completion {
                     response: answer.response.clone(),
                     provider: route.entry.id().clone(),
                     cache: CacheStatus::Hit,
                     upstream_latency: Duration::ZERO,
+                    quota,
                 });
             }
             (status, Found::Call(leader)) => (status, leader),
         };
         let started = Instant::now();
-        let response = route
+        let called = route
             .entry
             .provider()
             .complete(&route.upstream_model, &request)
-            .await?;
+            .await;
         let upstream_latency = started.elapsed();
-        // account: the token budget is corrected with real usage here (rate limits).
+        let response = match called {
+            Ok(response) => response,
+            Err(error) => {
+                // A failed call spent nothing we can know of: the reservation comes back.
+                settle(ticket, Some(0));
+                return Err(error);
+            }
+        };
+        settle(ticket, response.usage.as_ref().map(|usage| usage.total_tokens));
         if let Some(plan) = plan.filter(|plan| plan.write) {
             let answer = Arc::new(CachedAnswer {
                 response: response.clone(),
@@ -62,6 +76,7 @@ impl Gateway {
             provider: route.entry.id().clone(),
             cache: status,
             upstream_latency,
+            quota,
         })
     }
 
@@ -72,26 +87,38 @@ impl Gateway {
         request: ChatRequest,
     ) -> Result<CompletionStream, LlmError> {
         let route = self.prepare(ctx, &request)?;
+        let ticket = self.admit(ctx, &request, &route).await?;
+        let quota = ticket.as_ref().map(Ticket::quota);
         let plan = self.plan(ctx, &request, &route);
         let (status, leader) = match self.find(plan.as_ref()).await {
             (_, Found::Answer(answer)) => {
+                settle(ticket, Some(0));
                 return Ok(CompletionStream {
                     provider: route.entry.id().clone(),
                     model: route.upstream_model,
                     cache: CacheStatus::Hit,
                     upstream_latency: Duration::ZERO,
+                    quota,
                     chunks: response_cache::replay(&answer),
                 });
             }
             (status, Found::Call(leader)) => (status, leader),
         };
         let started = Instant::now();
-        let chunks = route
+        let opened = route
             .entry
             .provider()
             .stream(&route.upstream_model, &request)
-            .await?;
+            .await;
         let upstream_latency = started.elapsed();
+        let chunks = match (opened, ticket) {
+            (Ok(chunks), Some(ticket)) => Box::pin(SettlingStream::new(chunks, ticket)),
+            (Ok(chunks), None) => chunks,
+            (Err(error), ticket) => {
+                settle(ticket, Some(0));
+                return Err(error);
+            }
+        };
         let chunks = match plan.filter(|plan| plan.write) {
             Some(plan) => Box::pin(RecordingStream::new(
                 chunks,
@@ -108,14 +135,30 @@ impl Gateway {
             model: route.upstream_model,
             cache: status,
             upstream_latency,
+            quota,
             chunks,
         })
     }
 
-    /// validate -> admit -> route: everything before the cache and the provider.
+    async fn admit(
+        &self,
+        ctx: &RequestContext,
+        request: &ChatRequest,
+        route: &Route,
+    ) -> Result<Option<Ticket>, LlmError> {
+        admission::admit(
+            &self.limiter,
+            self.limits.default_output_tokens,
+            ctx,
+            request,
+            route,
+        )
+        .await
+    }
+
+    /// validate -> route: admission needs to know the provider and model a request goes to.
     fn prepare(&self, ctx: &RequestContext, request: &ChatRequest) -> Result<Route, LlmError> {
         validate_basics(request)?;
-        // admit: rate limits plug in here, before anything is spent.
         let route = self.router.resolve(&ModelRef::parse(&request.model))?;
         tracing::debug!(request_id = %ctx.request_id, provider = %route.entry.id(), model = %route.upstream_model, "routed");
         Ok(route)
@@ -147,6 +190,13 @@ impl Gateway {
                 None => (CacheStatus::Miss, Found::Call(None)),
             },
         }
+    }
+}
+
+/// Settles a reservation, if the request had one.
+fn settle(ticket: Option<Ticket>, actual_tokens: Option<u64>) {
+    if let Some(ticket) = ticket {
+        ticket.settle(actual_tokens);
     }
 }
 

@@ -31,10 +31,10 @@ pub(crate) async fn messages(
     if chat.stream == Some(true) {
         let opened = state.gateway.stream(&ctx, chat).await?;
         record_upstream(&request, opened.upstream_latency);
-        Ok(sse_ok(&opened.provider, opened.cache).streaming(anthropic_sse(opened.chunks)))
+        Ok(sse_ok((&opened).into()).streaming(anthropic_sse(opened.chunks)))
     } else {
         let completion = state.gateway.complete(&ctx, chat).await?;
         record_upstream(&request, completion.upstream_latency);
-        Ok(routed_ok(&completion.provider, completion.cache).json(messages_response(&completion.response)))
+        Ok(routed_ok((&completion).into()).json(messages_response(&completion.response)))
     }
 }

@@ -13,8 +13,8 @@ use actix_web::web::Payload;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
 use std::time::Duration as TtlSeconds;
 
-use llm_core::{ChatRequest, LlmError, ProviderId, RequestId};
-use llm_gateway::{CacheDirective, CacheStatus, RequestContext};
+use llm_core::{ChatRequest, LlmError, ProviderId, QuotaHeaders, RequestId};
+use llm_gateway::{CacheDirective, CacheStatus, Caller, Completion, CompletionStream, RequestContext};
 
 use crate::body::read_limited;
 use crate::error::ApiError;
@@ -31,12 +31,12 @@ pub(crate) async fn read_chat_request(
 ) -> Result<(ChatRequest, RequestContext), ApiError> {
     let body = read_limited(request, payload, state.max_body_bytes).await?;
     let chat = parse(&body)?;
-    Ok((chat, context(request)?))
+    Ok((chat, context(request, state)?))
 }
 
 /// The engine's view of this request; the id was assigned by the header middleware, the cache
 /// directive comes from `Cache-Control` and `x-llm-cache-ttl`.
-pub(crate) fn context(request: &HttpRequest) -> Result<RequestContext, ApiError> {
+pub(crate) fn context(request: &HttpRequest, state: &ApiState) -> Result<RequestContext, ApiError> {
     let request_id = request
         .extensions()
         .get::<RequestId>()
@@ -44,6 +44,17 @@ pub(crate) fn context(request: &HttpRequest) -> Result<RequestContext, ApiError>
         .unwrap_or_else(RequestId::generate);
     let mut context = RequestContext::new(request_id);
     context.cache = cache_directive(request)?;
+    context.caller = Caller {
+        identity: None,
+        user_header: request
+            .headers()
+            .get(state.gateway.user_header())
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+            .filter(|user| !user.is_empty() && user.len() <= 256)
+            .map(str::to_owned),
+        address: request.peer_addr().map(|address| address.ip().to_string()),
+    };
     Ok(context)
 }
 
@@ -83,18 +94,48 @@ pub(crate) fn record_upstream(request: &HttpRequest, upstream: Duration) {
     request.extensions_mut().insert(UpstreamTime(upstream));
 }
 
-/// A 200 response naming the provider that served it and what the cache did.
-pub(crate) fn routed_ok(provider: &ProviderId, cache: CacheStatus) -> HttpResponseBuilder {
+/// How a routed answer was served: the headers every routed 200 carries.
+pub(crate) struct Served<'a> {
+    pub provider: &'a ProviderId,
+    pub cache: CacheStatus,
+    pub quota: Option<&'a QuotaHeaders>,
+}
+
+impl<'a> From<&'a Completion> for Served<'a> {
+    fn from(completion: &'a Completion) -> Self {
+        Self {
+            provider: &completion.provider,
+            cache: completion.cache,
+            quota: completion.quota.as_ref(),
+        }
+    }
+}
+
+impl<'a> From<&'a CompletionStream> for Served<'a> {
+    fn from(opened: &'a CompletionStream) -> Self {
+        Self {
+            provider: &opened.provider,
+            cache: opened.cache,
+            quota: opened.quota.as_ref(),
+        }
+    }
+}
+
+/// A 200 response naming the provider, what the cache did and the rate-limit state.
+pub(crate) fn routed_ok(served: Served<'_>) -> HttpResponseBuilder {
     let mut response = HttpResponse::Ok();
     response
-        .insert_header((PROVIDER_HEADER, provider.as_str()))
-        .insert_header((CACHE_HEADER, cache.as_str()));
+        .insert_header((PROVIDER_HEADER, served.provider.as_str()))
+        .insert_header((CACHE_HEADER, served.cache.as_str()));
+    for (name, value) in served.quota.map(QuotaHeaders::header_pairs).unwrap_or_default() {
+        response.insert_header((name, value));
+    }
     response
 }
 
-/// A 200 SSE response naming the provider and what the cache did.
-pub(crate) fn sse_ok(provider: &ProviderId, cache: CacheStatus) -> HttpResponseBuilder {
-    let mut response = routed_ok(provider, cache);
+/// A 200 SSE response with the same headers.
+pub(crate) fn sse_ok(served: Served<'_>) -> HttpResponseBuilder {
+    let mut response = routed_ok(served);
     response
         .insert_header((CONTENT_TYPE, "text/event-stream"))
         .insert_header((CACHE_CONTROL, "no-cache"))

@@ -22,11 +22,11 @@ pub(crate) async fn chat_completions(
         let include_usage = chat.wants_stream_usage();
         let opened = state.gateway.stream(&ctx, chat).await?;
         record_upstream(&request, opened.upstream_latency);
-        Ok(sse_ok(&opened.provider, opened.cache).streaming(openai_sse(opened.chunks, include_usage)))
+        Ok(sse_ok((&opened).into()).streaming(openai_sse(opened.chunks, include_usage)))
     } else {
         let completion = state.gateway.complete(&ctx, chat).await?;
         record_upstream(&request, completion.upstream_latency);
-        Ok(routed_ok(&completion.provider, completion.cache).json(&completion.response))
+        Ok(routed_ok((&completion).into()).json(&completion.response))
     }
 }
 

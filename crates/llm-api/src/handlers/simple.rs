@@ -75,7 +75,7 @@ pub(crate) async fn complete(
         cached: completion.cached(),
         latency_ms: u64::try_from(ctx.received_at.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
-    Ok(routed_ok(&completion.provider, completion.cache).json(&answer))
+    Ok(routed_ok((&completion).into()).json(&answer))
 }
 
 /// `POST /llm/complete/stream`.
@@ -87,11 +87,12 @@ pub(crate) async fn complete_stream(
     let (chat, ctx) = read_chat_request(&request, payload, &state, simple_request).await?;
     let opened = state.gateway.stream(&ctx, chat).await?;
     record_upstream(&request, opened.upstream_latency);
-    let events = simple_sse(
+    let mut response = sse_ok((&opened).into());
+    let cached = opened.cache == CacheStatus::Hit;
+    Ok(response.streaming(simple_sse(
         opened.chunks,
-        opened.provider.clone(),
-        opened.cache == CacheStatus::Hit,
+        opened.provider,
+        cached,
         ctx.received_at,
-    );
-    Ok(sse_ok(&opened.provider, opened.cache).streaming(events))
+    )))
 }

@@ -20,6 +20,7 @@ use llm_provider_anthropic::AnthropicSettings;
 use llm_provider_gemini::GeminiSettings;
 use llm_provider_mock::MockSettings;
 use llm_provider_openai::OpenAiSettings;
+use llm_ratelimit::Rule;
 use secrecy::SecretString;
 
 pub use load::{ConfigSource, ENV_PREFIX, from_toml, load};
@@ -65,6 +66,19 @@ pub struct Config {
     pub cache: CacheConfig,
     /// Redis, when configured.
     pub redis: Option<RedisConfig>,
+    /// Rate-limit rules; a request must pass every rule that matches it.
+    pub rate_limits: Vec<Rule>,
+    /// Identity and token estimation for rate limits.
+    pub limits: LimitSettings,
+}
+
+/// Identity and token estimation for rate limits.
+#[derive(Clone, Debug)]
+pub struct LimitSettings {
+    /// The header naming the user when client authentication is off (lower case).
+    pub user_header: String,
+    /// The output tokens reserved for a request that sets no `max_tokens`.
+    pub default_output_tokens: u64,
 }
 
 /// The response cache.

@@ -20,6 +20,62 @@ pub struct RawConfig {
     pub cache: RawCache,
     #[serde(default)]
     pub redis: RawRedis,
+    #[serde(default)]
+    pub rate_limits: Vec<RawRateLimit>,
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// `[[rate_limits]]`: one rule.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    /// `global`, `user`, `provider`, `model` or a combination such as `user+model`.
+    pub scope: String,
+    /// `requests` or `tokens`.
+    #[serde(default = "default_unit")]
+    pub unit: String,
+    pub limit: u64,
+    /// `1s`, `1m`, `1h`, `1d` (or `second`, `minute`, `hour`, `day`).
+    pub window: String,
+    /// `local` (decide on this instance when Redis fails) or `deny` (answer 503).
+    #[serde(default = "default_on_redis_error")]
+    pub on_redis_error: String,
+}
+
+fn default_unit() -> String {
+    "requests".to_owned()
+}
+fn default_on_redis_error() -> String {
+    "local".to_owned()
+}
+
+/// `[limits]`: who the user is, and how tokens are estimated before the answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// The header naming the user when client authentication is off.
+    #[serde(default = "default_user_header")]
+    pub user_header: String,
+    /// The output tokens reserved for a request that sets no `max_tokens`.
+    #[serde(default = "default_output_tokens")]
+    pub default_output_tokens: u64,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        Self {
+            user_header: default_user_header(),
+            default_output_tokens: default_output_tokens(),
+        }
+    }
+}
+
+fn default_user_header() -> String {
+    "x-llm-user".to_owned()
+}
+fn default_output_tokens() -> u64 {
+    1_024
 }
 
 /// `[cache]`.

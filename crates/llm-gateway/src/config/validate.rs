@@ -9,11 +9,13 @@ use llm_core::ProviderId;
 use super::provider_specs::validate_provider;
 use secrecy::ExposeSecret;
 
-use super::raw::{RawCache, RawConfig, RawModelAlias, RawRedis};
+use llm_ratelimit::{OnStoreError, Rule, RuleError, Scope, Unit, parse_window};
+
+use super::raw::{RawCache, RawConfig, RawLimits, RawModelAlias, RawRateLimit, RawRedis};
 use super::secret::resolve_secret;
 use super::{
-    CacheBackend, CacheConfig, CacheMode, Config, ConfigError, Deployment, HealthConfig, ModelAlias,
-    RedisConfig, ServerConfig,
+    CacheBackend, CacheConfig, CacheMode, Config, ConfigError, Deployment, HealthConfig, LimitSettings,
+    ModelAlias, RedisConfig, ServerConfig,
 };
 
 /// Validates every section, naming the first key at fault.
@@ -67,6 +69,13 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
 
     let redis = validate_redis(&raw.redis, env)?;
     let cache = validate_cache(&raw.cache, redis.is_some())?;
+    let rate_limits = raw
+        .rate_limits
+        .iter()
+        .enumerate()
+        .map(|(index, rule)| validate_rate_limit(&format!("rate_limits[{index}]"), rule))
+        .collect::<Result<Vec<_>, _>>()?;
+    let limits = validate_limits(&raw.limits)?;
 
     Ok(Config {
         server: ServerConfig {
@@ -82,6 +91,8 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
         models,
         cache,
         redis,
+        rate_limits,
+        limits,
     })
 }
 
@@ -226,5 +237,37 @@ fn validate_cache(raw: &RawCache, have_redis: bool) -> Result<CacheConfig, Confi
         namespace: raw.namespace.clone(),
         single_flight_wait: Duration::from_millis(raw.single_flight_wait_ms),
         per_model,
+    })
+}
+
+fn validate_rate_limit(key: &str, raw: &RawRateLimit) -> Result<Rule, ConfigError> {
+    let invalid = |field: &'static str| {
+        move |error: RuleError| ConfigError::invalid(format!("{key}.{field}"), error.to_string())
+    };
+    let scope = Scope::parse(&raw.scope).map_err(invalid("scope"))?;
+    let unit = Unit::parse(&raw.unit).map_err(invalid("unit"))?;
+    let window = parse_window(&raw.window).map_err(invalid("window"))?;
+    let on_store_error = OnStoreError::parse(&raw.on_redis_error).map_err(invalid("on_redis_error"))?;
+    Rule::new(scope, unit, raw.limit, window, on_store_error).map_err(invalid("limit"))
+}
+
+fn validate_limits(raw: &RawLimits) -> Result<LimitSettings, ConfigError> {
+    let header_ok = !raw.user_header.is_empty()
+        && raw
+            .user_header
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !header_ok {
+        return Err(ConfigError::invalid("limits.user_header", "is not a header name"));
+    }
+    if raw.default_output_tokens == 0 {
+        return Err(ConfigError::invalid(
+            "limits.default_output_tokens",
+            "must be above 0",
+        ));
+    }
+    Ok(LimitSettings {
+        user_header: raw.user_header.to_ascii_lowercase(),
+        default_output_tokens: raw.default_output_tokens,
     })
 }
