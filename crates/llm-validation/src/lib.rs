@@ -1,0 +1,1 @@
+//! Request validation of the LLM gateway (being written; nothing uses it yet).
