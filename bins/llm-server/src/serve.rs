@@ -11,7 +11,7 @@ use llm_gateway::{Config, Gateway};
 /// Refuses a non-loopback listener while no client authentication is configured.
 pub(crate) fn check_exposure(config: &Config, allow_unauthenticated: bool) -> Result<(), String> {
     let ip = config.server.bind.ip();
-    if ip.is_loopback() || allow_unauthenticated {
+    if ip.is_loopback() || allow_unauthenticated || config.auth.requires_client_keys() {
         Ok(())
     } else {
         Err(format!(

@@ -89,9 +89,10 @@ pub(crate) async fn admit(
 /// field, then the client address.
 fn user_of(ctx: &RequestContext, request: &ChatRequest) -> String {
     let caller = &ctx.caller;
-    caller
-        .identity
-        .clone()
+    ctx.principal
+        .as_ref()
+        .map(|principal| principal.name.clone())
+        .or_else(|| caller.identity.clone())
         .or_else(|| caller.user_header.clone())
         .or_else(|| request.user.clone())
         .or_else(|| caller.address.clone())

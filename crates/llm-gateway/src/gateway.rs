@@ -13,6 +13,7 @@ use llm_core::{ChatResponse, ChunkStream, LlmError, ProviderId, QuotaHeaders, Re
 use llm_ratelimit::{RateLimiter, RedisLimitSettings, RedisLimitStore};
 use secrecy::ExposeSecret;
 
+use crate::auth::{Authenticator, ClientAuth, Principal};
 use crate::config::{CacheBackend, CacheConfig, Config, LimitSettings, ProviderConfig};
 use crate::health::{HealthMonitor, OverallHealth, probe};
 use crate::providers::build_provider;
@@ -32,6 +33,8 @@ pub struct RequestContext {
     pub cache: CacheDirective,
     /// Who is calling, for per-user rate limits.
     pub caller: Caller,
+    /// The authenticated client key, when client keys are configured.
+    pub principal: Option<Principal>,
 }
 
 /// What the API layer knows about the caller. The user for rate limits is, in order: the
@@ -54,6 +57,7 @@ impl RequestContext {
             received_at: Instant::now(),
             cache: CacheDirective::default(),
             caller: Caller::default(),
+            principal: None,
         }
     }
 }
@@ -108,6 +112,7 @@ pub struct Gateway {
     pub(crate) flights: SingleFlight,
     pub(crate) limiter: Arc<RateLimiter>,
     pub(crate) limits: LimitSettings,
+    auth: Authenticator,
 }
 
 impl Gateway {
@@ -134,7 +139,18 @@ impl Gateway {
             flights: SingleFlight::default(),
             limiter: Arc::new(build_limiter(config).await?),
             limits: config.limits.clone(),
+            auth: config.auth.clone(),
         })
+    }
+
+    /// Checks a client's key.
+    pub fn authenticate(&self, presented: Option<&str>) -> ClientAuth {
+        self.auth.client(presented)
+    }
+
+    /// Whether a presented key is the admin key.
+    pub fn is_admin(&self, presented: Option<&str>) -> bool {
+        self.auth.admin(presented)
     }
 
     /// The header that names the user when client authentication is off (lower case).
@@ -195,6 +211,14 @@ impl Gateway {
     /// Adds a provider at run time and probes it once.
     pub async fn add_provider(&self, config: &ProviderConfig) -> Result<(), LlmError> {
         let entry = self.registry.insert(build_provider(config)?, config.enabled)?;
+        probe(&entry, self.probe_timeout).await;
+        Ok(())
+    }
+
+    /// Replaces a provider's configuration at run time (same id); requests already on it finish.
+    pub async fn replace_provider(&self, config: &ProviderConfig) -> Result<(), LlmError> {
+        let provider = build_provider(config)?;
+        let entry = self.registry.replace(provider, config.enabled)?;
         probe(&entry, self.probe_timeout).await;
         Ok(())
     }

@@ -11,6 +11,7 @@
 //! This crate knows no HTTP server framework (no actix, no juniper); the API layer sits on top of it.
 
 mod admission;
+pub mod auth;
 pub mod config;
 mod gateway;
 mod health;
@@ -21,6 +22,7 @@ mod response_cache;
 mod router;
 mod single_flight;
 
+pub use auth::{ClientAuth, Principal};
 pub use config::{CacheMode, Config, ConfigError, ProviderConfig, ProviderSpec};
 pub use gateway::{Caller, Completion, CompletionStream, Gateway, RequestContext};
 pub use health::{HealthMonitor, OverallHealth, ProviderHealthView};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use llm_cache::{CachedAnswer, Lookup};
-use llm_core::{ChatRequest, LlmError, ModelRef};
+use llm_core::{ChatRequest, ErrorKind, LlmError, ModelRef};
 
 use crate::admission::{self, SettlingStream, Ticket};
 use crate::gateway::{Completion, CompletionStream, Gateway, RequestContext};
@@ -160,6 +160,19 @@ impl Gateway {
     fn prepare(&self, ctx: &RequestContext, request: &ChatRequest) -> Result<Route, LlmError> {
         validate_basics(request)?;
         let route = self.router.resolve(&ModelRef::parse(&request.model))?;
+        if let Some(principal) = &ctx.principal {
+            let routed = format!("{}/{}", route.entry.id(), route.upstream_model);
+            if !principal.may_use(&request.model, &routed) {
+                return Err(LlmError::new(
+                    ErrorKind::PermissionDenied,
+                    format!(
+                        "the key `{}` may not use the model `{}`",
+                        principal.name, request.model
+                    ),
+                )
+                .with_param("model"));
+            }
+        }
         tracing::debug!(request_id = %ctx.request_id, provider = %route.entry.id(), model = %route.upstream_model, "routed");
         Ok(route)
     }

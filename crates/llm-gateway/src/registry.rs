@@ -181,6 +181,24 @@ impl ProviderRegistry {
         Ok(entry)
     }
 
+    /// Replaces the provider with the same id, keeping its place in the order.
+    pub fn replace(
+        &self,
+        provider: Arc<dyn Provider>,
+        enabled: bool,
+    ) -> Result<Arc<ProviderEntry>, LlmError> {
+        let entry = Arc::new(ProviderEntry::new(provider, enabled));
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        let position = entries
+            .iter()
+            .position(|existing| existing.id() == entry.id())
+            .ok_or_else(|| not_found(entry.id().as_str()))?;
+        let mut next: Vec<_> = entries.iter().cloned().collect();
+        next[position] = entry.clone();
+        *entries = Arc::new(next);
+        Ok(entry)
+    }
+
     /// Removes a provider; requests already holding it finish normally.
     pub fn remove(&self, id: &str) -> Result<Arc<ProviderEntry>, LlmError> {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);

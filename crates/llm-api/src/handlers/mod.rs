@@ -1,6 +1,8 @@
 //! Request handlers, one module per API family.
 
+pub(crate) mod admin;
 pub(crate) mod anthropic;
+mod auth;
 pub(crate) mod health;
 pub(crate) mod openai;
 pub(crate) mod providers;
@@ -29,9 +31,12 @@ pub(crate) async fn read_chat_request(
     state: &ApiState,
     parse: fn(&[u8]) -> Result<ChatRequest, ApiError>,
 ) -> Result<(ChatRequest, RequestContext), ApiError> {
+    let principal = auth::client(request, state)?;
     let body = read_limited(request, payload, state.max_body_bytes).await?;
     let chat = parse(&body)?;
-    Ok((chat, context(request, state)?))
+    let mut context = context(request, state)?;
+    context.principal = principal;
+    Ok((chat, context))
 }
 
 /// The engine's view of this request; the id was assigned by the header middleware, the cache
@@ -141,6 +146,11 @@ pub(crate) fn sse_ok(served: Served<'_>) -> HttpResponseBuilder {
         .insert_header((CACHE_CONTROL, "no-cache"))
         .insert_header(("x-accel-buffering", "no"));
     response
+}
+
+/// Authenticates a client on routes that take no chat body.
+pub(crate) fn client_only(request: &HttpRequest, state: &ApiState) -> Result<(), ApiError> {
+    auth::client(request, state).map(|_| ())
 }
 
 /// Any path no route has.

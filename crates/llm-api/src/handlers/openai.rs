@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use llm_core::ChatRequest;
 use serde::Serialize;
 
-use super::{read_chat_request, record_upstream, routed_ok, sse_ok};
+use super::{client_only, read_chat_request, record_upstream, routed_ok, sse_ok};
 use crate::body::parse_json;
 use crate::error::ApiError;
 use crate::sse::openai_sse;
@@ -45,7 +45,11 @@ struct ModelObject {
 }
 
 /// `GET /v1/models`: the aliases, then `provider/model` for every enabled provider's models.
-pub(crate) async fn list_models(state: Data<ApiState>) -> HttpResponse {
+pub(crate) async fn list_models(
+    request: HttpRequest,
+    state: Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    client_only(&request, &state)?;
     let data = state
         .gateway
         .model_names()
@@ -57,5 +61,5 @@ pub(crate) async fn list_models(state: Data<ApiState>) -> HttpResponse {
             owned_by,
         })
         .collect();
-    HttpResponse::Ok().json(ModelList { object: "list", data })
+    Ok(HttpResponse::Ok().json(ModelList { object: "list", data }))
 }

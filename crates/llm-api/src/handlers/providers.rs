@@ -1,20 +1,27 @@
 //! `GET /llm/providers` and `GET /llm/providers/{id}`: configuration and state, never secrets.
 
-use actix_web::HttpResponse;
 use actix_web::web::{Data, Path};
+use actix_web::{HttpRequest, HttpResponse};
 use llm_core::{ErrorKind, LlmError};
 use serde_json::json;
 
+use super::client_only;
 use crate::error::ApiError;
 use crate::state::ApiState;
 
 /// Every provider.
-pub(crate) async fn list(state: Data<ApiState>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "providers": state.gateway.providers() }))
+pub(crate) async fn list(request: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    client_only(&request, &state)?;
+    Ok(HttpResponse::Ok().json(json!({ "providers": state.gateway.providers() })))
 }
 
 /// One provider by id.
-pub(crate) async fn get(id: Path<String>, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn get(
+    request: HttpRequest,
+    id: Path<String>,
+    state: Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    client_only(&request, &state)?;
     let entry = state.gateway.registry().get(&id).ok_or_else(|| {
         LlmError::new(ErrorKind::NotFound, format!("provider `{id}` does not exist")).with_param("id")
     })?;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 
-use super::raw::RawConfig;
-use super::{Config, ConfigError, validate};
+use super::raw::{RawConfig, RawProvider};
+use super::{Config, ConfigError, ProviderConfig, validate};
 
 /// The prefix of configuration environment variables; `__` separates nested keys.
 pub const ENV_PREFIX: &str = "LLM__";
@@ -46,4 +46,13 @@ pub fn from_toml(document: &str, env: &dyn Fn(&str) -> Option<String>) -> Result
         .extract()
         .map_err(|error| ConfigError::Parse(Box::new(error)))?;
     validate::validate(raw, env)
+}
+
+/// A provider block sent to the admin API, in the `[[providers]]` shape as JSON; `env:VAR` secrets
+/// are read from this process's environment. Errors name the key (`provider.base_url`).
+pub fn provider_from_json(body: &[u8]) -> Result<ProviderConfig, ConfigError> {
+    let raw: RawProvider =
+        serde_json::from_slice(body).map_err(|error| ConfigError::invalid("provider", error.to_string()))?;
+    let env = |name: &str| std::env::var(name).ok();
+    super::provider_specs::validate_provider("provider", &raw, &env)
 }

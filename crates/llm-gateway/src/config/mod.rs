@@ -21,9 +21,11 @@ use llm_provider_gemini::GeminiSettings;
 use llm_provider_mock::MockSettings;
 use llm_provider_openai::OpenAiSettings;
 use llm_ratelimit::Rule;
+
+use crate::auth::Authenticator;
 use secrecy::SecretString;
 
-pub use load::{ConfigSource, ENV_PREFIX, from_toml, load};
+pub use load::{ConfigSource, ENV_PREFIX, from_toml, load, provider_from_json};
 pub use raw::RawConfig;
 
 /// A configuration problem, naming the key at fault.
@@ -70,6 +72,8 @@ pub struct Config {
     pub rate_limits: Vec<Rule>,
     /// Identity and token estimation for rate limits.
     pub limits: LimitSettings,
+    /// Client keys and the admin key, as hashes.
+    pub auth: Authenticator,
 }
 
 /// Identity and token estimation for rate limits.

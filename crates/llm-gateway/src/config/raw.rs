@@ -24,6 +24,40 @@ pub struct RawConfig {
     pub rate_limits: Vec<RawRateLimit>,
     #[serde(default)]
     pub limits: RawLimits,
+    #[serde(default)]
+    pub auth: RawAuth,
+}
+
+/// `[auth]`: the admin key and the client keys.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// Guards the admin API (`env:VAR` or literal); absent: the admin API refuses every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_key: Option<String>,
+    /// Client keys; none: clients need no key (loopback only, unless `--allow-unauthenticated`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<RawClientKey>,
+}
+
+/// `[[auth.keys]]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClientKey {
+    /// The key's name: the user identity for rate limits.
+    pub name: String,
+    /// The key (`env:VAR` or literal); it is hashed at load and only the hash is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The key's SHA-256 in hex, so the configuration never holds the key itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_sha256: Option<String>,
+    /// Model names the key may use; absent or empty: every model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+    /// The most prompt tokens one request with this key may send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_prompt_tokens: Option<u64>,
 }
 
 /// `[[rate_limits]]`: one rule.

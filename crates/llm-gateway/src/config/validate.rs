@@ -11,12 +11,13 @@ use secrecy::ExposeSecret;
 
 use llm_ratelimit::{OnStoreError, Rule, RuleError, Scope, Unit, parse_window};
 
-use super::raw::{RawCache, RawConfig, RawLimits, RawModelAlias, RawRateLimit, RawRedis};
+use super::raw::{RawAuth, RawCache, RawConfig, RawLimits, RawModelAlias, RawRateLimit, RawRedis};
 use super::secret::resolve_secret;
 use super::{
     CacheBackend, CacheConfig, CacheMode, Config, ConfigError, Deployment, HealthConfig, LimitSettings,
     ModelAlias, RedisConfig, ServerConfig,
 };
+use crate::auth::{Authenticator, ClientKey, hash_key, parse_key_hash};
 
 /// Validates every section, naming the first key at fault.
 pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -76,6 +77,7 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
         .map(|(index, rule)| validate_rate_limit(&format!("rate_limits[{index}]"), rule))
         .collect::<Result<Vec<_>, _>>()?;
     let limits = validate_limits(&raw.limits)?;
+    let auth = validate_auth(&raw.auth, env)?;
 
     Ok(Config {
         server: ServerConfig {
@@ -93,6 +95,7 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
         redis,
         rate_limits,
         limits,
+        auth,
     })
 }
 
@@ -270,4 +273,58 @@ fn validate_limits(raw: &RawLimits) -> Result<LimitSettings, ConfigError> {
         user_header: raw.user_header.to_ascii_lowercase(),
         default_output_tokens: raw.default_output_tokens,
     })
+}
+
+fn validate_auth(raw: &RawAuth, env: &dyn Fn(&str) -> Option<String>) -> Result<Authenticator, ConfigError> {
+    let admin = match &raw.admin_key {
+        Some(reference) => Some(hash_key(
+            resolve_secret("auth.admin_key", reference, env)?.expose_secret(),
+        )),
+        None => None,
+    };
+    let mut names = BTreeSet::new();
+    let mut keys = Vec::with_capacity(raw.keys.len());
+    for (index, key) in raw.keys.iter().enumerate() {
+        let at = format!("auth.keys[{index}]");
+        validate_id(&format!("{at}.name"), &key.name)?;
+        if !names.insert(key.name.clone()) {
+            return Err(ConfigError::invalid(
+                format!("{at}.name"),
+                format!("duplicate key name `{}`", key.name),
+            ));
+        }
+        let hash = match (&key.key, &key.key_sha256) {
+            (Some(reference), None) => {
+                hash_key(resolve_secret(&format!("{at}.key"), reference, env)?.expose_secret())
+            }
+            (None, Some(hex)) => parse_key_hash(hex).ok_or_else(|| {
+                ConfigError::invalid(format!("{at}.key_sha256"), "must be 64 hexadecimal characters")
+            })?,
+            _ => {
+                return Err(ConfigError::invalid(
+                    &at,
+                    "give exactly one of `key` or `key_sha256`",
+                ));
+            }
+        };
+        if admin == Some(hash) {
+            return Err(ConfigError::invalid(
+                format!("{at}.key"),
+                "must differ from auth.admin_key",
+            ));
+        }
+        if key.max_prompt_tokens == Some(0) {
+            return Err(ConfigError::invalid(
+                format!("{at}.max_prompt_tokens"),
+                "must be above 0",
+            ));
+        }
+        keys.push(ClientKey {
+            name: key.name.clone(),
+            hash,
+            models: key.models.clone(),
+            max_prompt_tokens: key.max_prompt_tokens,
+        });
+    }
+    Ok(Authenticator::new(keys, admin))
 }

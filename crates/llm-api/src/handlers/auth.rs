@@ -1,0 +1,57 @@
+//! Who may call what: public routes (health), client routes (a client key when keys are configured),
+//! admin routes (the admin key, always). Keys come as `Authorization: Bearer <key>` or `x-api-key`.
+
+use actix_web::HttpRequest;
+use actix_web::http::header::AUTHORIZATION;
+use llm_core::{ErrorKind, LlmError};
+use llm_gateway::{ClientAuth, Principal};
+
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+/// The key a request presents, if any.
+fn presented_key(request: &HttpRequest) -> Option<&str> {
+    let bearer = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, key) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
+        });
+    bearer
+        .or_else(|| {
+            request
+                .headers()
+                .get("x-api-key")
+                .and_then(|value| value.to_str().ok())
+        })
+        .filter(|key| !key.is_empty())
+}
+
+/// A client route: the client's principal, `None` when no client keys are configured.
+pub(crate) fn client(request: &HttpRequest, state: &ApiState) -> Result<Option<Principal>, ApiError> {
+    match state.gateway.authenticate(presented_key(request)) {
+        ClientAuth::Open => Ok(None),
+        ClientAuth::Authenticated(principal) => Ok(Some(principal)),
+        ClientAuth::Missing => Err(LlmError::new(
+            ErrorKind::Authentication,
+            "missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`",
+        )
+        .into()),
+        ClientAuth::Invalid => Err(LlmError::new(ErrorKind::Authentication, "invalid API key").into()),
+    }
+}
+
+/// An admin route: the admin key is required; with none configured the admin API is closed.
+pub(crate) fn admin(request: &HttpRequest, state: &ApiState) -> Result<(), ApiError> {
+    if state.gateway.is_admin(presented_key(request)) {
+        Ok(())
+    } else {
+        Err(LlmError::new(
+            ErrorKind::Authentication,
+            "the admin key is required for this endpoint",
+        )
+        .into())
+    }
+}
