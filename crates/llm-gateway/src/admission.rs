@@ -1,7 +1,7 @@
 //! Admission: the rate limits in the pipeline.
 //!
 //! Before the provider is called the request is admitted by every matching rule, with its tokens
-//! estimated (prompt + requested output) and reserved; after the answer the reservation is settled to
+//! (the counted prompt + the requested output) reserved; after the answer the reservation is settled to
 //! the real usage — streams included, and a cached answer gives every reserved token back.
 
 use std::pin::Pin;
@@ -48,16 +48,16 @@ impl Ticket {
 /// store is unreachable). `None` when no rule is configured.
 pub(crate) async fn admit(
     limiter: &Arc<RateLimiter>,
-    default_output_tokens: u64,
     ctx: &RequestContext,
     request: &ChatRequest,
     route: &Route,
+    estimated_tokens: u64,
 ) -> Result<Option<Ticket>, LlmError> {
     if limiter.is_empty() {
         return Ok(None);
     }
     let estimated = if limiter.needs_tokens() {
-        estimate_tokens(request, default_output_tokens)
+        estimated_tokens
     } else {
         0
     };
@@ -97,27 +97,6 @@ fn user_of(ctx: &RequestContext, request: &ChatRequest) -> String {
         .or_else(|| request.user.clone())
         .or_else(|| caller.address.clone())
         .unwrap_or_else(|| "anonymous".to_owned())
-}
-
-/// A conservative estimate before the answer: about four characters a token for everything sent,
-/// a few tokens of framing per message, plus the output cap (or the configured default).
-pub(crate) fn estimate_tokens(request: &ChatRequest, default_output_tokens: u64) -> u64 {
-    let text_chars: usize = request
-        .messages
-        .iter()
-        .filter_map(|message| message.content.as_ref())
-        .map(|content| content.joined_text().len())
-        .sum();
-    let tool_chars = request
-        .tools
-        .as_ref()
-        .and_then(|tools| serde_json::to_string(tools).ok())
-        .map_or(0, |json| json.len());
-    let prompt = (text_chars + tool_chars).div_ceil(4) as u64 + 4 * request.messages.len() as u64;
-    let output = request
-        .max_output_tokens()
-        .map_or(default_output_tokens, u64::from);
-    prompt + output
 }
 
 /// Passes a stream through and settles its ticket with the usage it carried when it ends or is
@@ -169,18 +148,5 @@ impl Drop for SettlingStream {
         if let Some(ticket) = self.ticket.take() {
             ticket.settle(self.usage);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn estimates_cover_prompt_and_output() {
-        let mut request = ChatRequest::from_prompt("m", "x".repeat(400));
-        assert_eq!(estimate_tokens(&request, 1_000), 100 + 4 + 1_000);
-        request.max_tokens = Some(50);
-        assert_eq!(estimate_tokens(&request, 1_000), 100 + 4 + 50);
     }
 }

@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 use llm_cache::{AnswerCache, CachePolicy, MemoryCache, RedisCache, RedisSettings, ResponseCache};
 use llm_core::{ChatResponse, ChunkStream, LlmError, ProviderId, QuotaHeaders, RequestId};
 use llm_ratelimit::{RateLimiter, RedisLimitSettings, RedisLimitStore};
+use llm_validation::{ContentFilter, TokenCounter};
 use secrecy::ExposeSecret;
 
 use crate::auth::{Authenticator, ClientAuth, Principal};
-use crate::config::{CacheBackend, CacheConfig, Config, LimitSettings, ProviderConfig};
+use crate::config::{CacheBackend, CacheConfig, Config, LimitSettings, ProviderConfig, ValidationConfig};
 use crate::health::{HealthMonitor, OverallHealth, probe};
 use crate::providers::build_provider;
 use crate::registry::{ProviderRegistry, ProviderSnapshot};
@@ -113,6 +114,20 @@ pub struct Gateway {
     pub(crate) limiter: Arc<RateLimiter>,
     pub(crate) limits: LimitSettings,
     auth: Authenticator,
+    pub(crate) validation: ValidationConfig,
+    pub(crate) tokens: TokenCounter,
+    pub(crate) filter: CompiledFilter,
+}
+
+/// The content filter, compiled once.
+pub(crate) struct CompiledFilter(pub(crate) ContentFilter);
+
+impl std::fmt::Debug for CompiledFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledFilter")
+            .field("empty", &self.0.is_empty())
+            .finish()
+    }
 }
 
 impl Gateway {
@@ -140,6 +155,12 @@ impl Gateway {
             limiter: Arc::new(build_limiter(config).await?),
             limits: config.limits.clone(),
             auth: config.auth.clone(),
+            validation: config.validation.clone(),
+            tokens: warmed_token_counter(),
+            filter: CompiledFilter(
+                ContentFilter::new(config.content_filters.clone())
+                    .map_err(|error| LlmError::internal(format!("content_filters: {error}")))?,
+            ),
         })
     }
 
@@ -274,4 +295,11 @@ async fn build_limiter(config: &Config) -> Result<RateLimiter, LlmError> {
         _ => None,
     };
     Ok(RateLimiter::new(config.rate_limits.clone(), redis))
+}
+
+/// The tokenizer, loaded at start rather than on the first request.
+fn warmed_token_counter() -> TokenCounter {
+    let counter = TokenCounter::new();
+    counter.warm_up();
+    counter
 }

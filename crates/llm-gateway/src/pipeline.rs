@@ -1,16 +1,21 @@
-//! The request path: validate -> route -> admit -> cache lookup -> call provider -> settle -> store.
+//! The request path: validate -> route -> admit -> cache lookup -> call provider -> settle -> store
+//! -> output filter.
 //!
-//! Routing comes before admission because limits are kept per provider and model. Admission and
-//! settlement are in `admission`, the cache in `response_cache`, single flight in `single_flight`.
+//! Routing comes before admission because limits are kept per provider and model. Validation is in
+//! `prepare`, admission and settlement in `admission`, the cache in `response_cache`, single flight
+//! in `single_flight`, the output filter in `output_filter`. The cache stores answers unfiltered, so
+//! each client's filter rules apply to hits too.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use llm_cache::{CachedAnswer, Lookup};
-use llm_core::{ChatRequest, ErrorKind, LlmError, ModelRef};
+use llm_core::{ChatRequest, ChatResponse, ChunkStream, LlmError};
 
 use crate::admission::{self, SettlingStream, Ticket};
 use crate::gateway::{Completion, CompletionStream, Gateway, RequestContext};
+use crate::output_filter::{FilteredStream, OutputRules, filter_response};
+use crate::prepare::Prepared;
 use crate::response_cache::{self, CachePlan, CacheStatus, RecordingStream, RecordingTarget};
 use crate::router::Route;
 use crate::single_flight::{Leader, Role};
@@ -26,8 +31,10 @@ enum Found {
 impl Gateway {
     /// A complete answer.
     pub async fn complete(&self, ctx: &RequestContext, request: ChatRequest) -> Result<Completion, LlmError> {
-        let route = self.prepare(ctx, &request)?;
-        let ticket = self.admit(ctx, &request, &route).await?;
+        let mut request = request;
+        let Prepared { route, prompt_tokens } = self.prepare(ctx, &mut request)?;
+        let ticket = self.admit(ctx, &request, &route, prompt_tokens).await?;
+        let output = self.output_rules(ctx, &request);
         let quota = ticket.as_ref().map(Ticket::quota);
         let plan = self.plan(ctx, &request, &route);
         let (status, leader) = match self.find(plan.as_ref()).await {
@@ -35,7 +42,7 @@ impl Gateway {
                 // A cached answer spent no provider tokens: the whole reservation comes back.
                 settle(ticket, Some(0));
                 return Ok(Completion {
-                    response: answer.response.clone(),
+                    response: filtered(output.as_ref(), answer.response.clone()),
                     provider: route.entry.id().clone(),
                     cache: CacheStatus::Hit,
                     upstream_latency: Duration::ZERO,
@@ -72,7 +79,7 @@ impl Gateway {
             }
         }
         Ok(Completion {
-            response,
+            response: filtered(output.as_ref(), response),
             provider: route.entry.id().clone(),
             cache: status,
             upstream_latency,
@@ -86,8 +93,10 @@ impl Gateway {
         ctx: &RequestContext,
         request: ChatRequest,
     ) -> Result<CompletionStream, LlmError> {
-        let route = self.prepare(ctx, &request)?;
-        let ticket = self.admit(ctx, &request, &route).await?;
+        let mut request = request;
+        let Prepared { route, prompt_tokens } = self.prepare(ctx, &mut request)?;
+        let ticket = self.admit(ctx, &request, &route, prompt_tokens).await?;
+        let output = self.output_rules(ctx, &request);
         let quota = ticket.as_ref().map(Ticket::quota);
         let plan = self.plan(ctx, &request, &route);
         let (status, leader) = match self.find(plan.as_ref()).await {
@@ -99,7 +108,7 @@ impl Gateway {
                     cache: CacheStatus::Hit,
                     upstream_latency: Duration::ZERO,
                     quota,
-                    chunks: response_cache::replay(&answer),
+                    chunks: filtered_stream(output, response_cache::replay(&answer)),
                 });
             }
             (status, Found::Call(leader)) => (status, leader),
@@ -136,7 +145,7 @@ impl Gateway {
             cache: status,
             upstream_latency,
             quota,
-            chunks,
+            chunks: filtered_stream(output, chunks),
         })
     }
 
@@ -145,36 +154,12 @@ impl Gateway {
         ctx: &RequestContext,
         request: &ChatRequest,
         route: &Route,
+        prompt_tokens: u64,
     ) -> Result<Option<Ticket>, LlmError> {
-        admission::admit(
-            &self.limiter,
-            self.limits.default_output_tokens,
-            ctx,
-            request,
-            route,
-        )
-        .await
-    }
-
-    /// validate -> route: admission needs to know the provider and model a request goes to.
-    fn prepare(&self, ctx: &RequestContext, request: &ChatRequest) -> Result<Route, LlmError> {
-        validate_basics(request)?;
-        let route = self.router.resolve(&ModelRef::parse(&request.model))?;
-        if let Some(principal) = &ctx.principal {
-            let routed = format!("{}/{}", route.entry.id(), route.upstream_model);
-            if !principal.may_use(&request.model, &routed) {
-                return Err(LlmError::new(
-                    ErrorKind::PermissionDenied,
-                    format!(
-                        "the key `{}` may not use the model `{}`",
-                        principal.name, request.model
-                    ),
-                )
-                .with_param("model"));
-            }
-        }
-        tracing::debug!(request_id = %ctx.request_id, provider = %route.entry.id(), model = %route.upstream_model, "routed");
-        Ok(route)
+        let output_tokens = request
+            .max_output_tokens()
+            .map_or(self.limits.default_output_tokens, u64::from);
+        admission::admit(&self.limiter, ctx, request, route, prompt_tokens + output_tokens).await
     }
 
     fn plan(&self, ctx: &RequestContext, request: &ChatRequest, route: &Route) -> Option<CachePlan> {
@@ -213,16 +198,18 @@ fn settle(ticket: Option<Ticket>, actual_tokens: Option<u64>) {
     }
 }
 
-/// The structural checks every request must pass before it is routed.
-fn validate_basics(request: &ChatRequest) -> Result<(), LlmError> {
-    if request.model.trim().is_empty() {
-        return Err(LlmError::invalid_param("model", "`model` must not be empty"));
+/// A complete answer through the output filter, when one applies.
+fn filtered(output: Option<&OutputRules>, mut response: ChatResponse) -> ChatResponse {
+    if let Some(filter) = output.and_then(OutputRules::state) {
+        filter_response(&filter, &mut response);
     }
-    if request.messages.is_empty() {
-        return Err(LlmError::invalid_param(
-            "messages",
-            "`messages` must not be empty",
-        ));
+    response
+}
+
+/// A stream through the output filter, when one applies.
+fn filtered_stream(output: Option<OutputRules>, chunks: ChunkStream) -> ChunkStream {
+    match output {
+        Some(rules) => Box::pin(FilteredStream::new(chunks, rules)),
+        None => chunks,
     }
-    Ok(())
 }

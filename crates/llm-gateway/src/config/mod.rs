@@ -21,6 +21,7 @@ use llm_provider_gemini::GeminiSettings;
 use llm_provider_mock::MockSettings;
 use llm_provider_openai::OpenAiSettings;
 use llm_ratelimit::Rule;
+use llm_validation::{FilterRuleConfig, PayloadLimits};
 
 use crate::auth::Authenticator;
 use secrecy::SecretString;
@@ -74,6 +75,21 @@ pub struct Config {
     pub limits: LimitSettings,
     /// Client keys and the admin key, as hashes.
     pub auth: Authenticator,
+    /// Payload caps and token limits.
+    pub validation: ValidationConfig,
+    /// Content filter rules (checked to compile).
+    pub content_filters: Vec<FilterRuleConfig>,
+}
+
+/// Payload caps and token limits.
+#[derive(Clone, Debug, Default)]
+pub struct ValidationConfig {
+    /// Caps on the request's shape and size.
+    pub payload: PayloadLimits,
+    /// The largest prompt per model name (as clients write it).
+    pub max_prompt_tokens: BTreeMap<String, u64>,
+    /// Context windows per upstream model, over the built-in table.
+    pub context_windows: BTreeMap<String, u64>,
 }
 
 /// Identity and token estimation for rate limits.

@@ -26,6 +26,63 @@ pub struct RawConfig {
     pub limits: RawLimits,
     #[serde(default)]
     pub auth: RawAuth,
+    #[serde(default)]
+    pub validation: RawValidation,
+    #[serde(default)]
+    pub content_filters: Vec<RawContentFilter>,
+}
+
+/// `[validation]`: payload caps and token limits. Absent values keep the built-in defaults.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawValidation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_messages: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_message_bytes: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_request_text_bytes: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_stop: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_n: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tools: Option<usize>,
+    /// The largest prompt per model name (as clients write it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub max_prompt_tokens: BTreeMap<String, u64>,
+    /// Context windows per upstream model name, added to (or overriding) the built-in table.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub context_windows: BTreeMap<String, u64>,
+}
+
+/// `[[content_filters]]`: one deny rule.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawContentFilter {
+    pub name: String,
+    /// Literal terms, matched case-insensitively.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terms: Vec<String>,
+    /// Regular expressions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<String>,
+    /// Built-in detectors: `email`, `phone`, `card_number`, `api_key`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub builtin: Vec<String>,
+    /// `block` or `redact`.
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
+    /// Also apply to answers (streams included).
+    #[serde(default)]
+    pub output: bool,
+    /// Model names the rule applies to; empty: all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+    /// Client key names the rule applies to; empty: all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
 }
 
 /// `[auth]`: the admin key and the client keys.

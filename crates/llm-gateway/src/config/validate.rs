@@ -11,11 +11,16 @@ use secrecy::ExposeSecret;
 
 use llm_ratelimit::{OnStoreError, Rule, RuleError, Scope, Unit, parse_window};
 
-use super::raw::{RawAuth, RawCache, RawConfig, RawLimits, RawModelAlias, RawRateLimit, RawRedis};
+use llm_validation::{ContentFilter, FilterRuleConfig, PayloadLimits};
+
+use super::raw::{
+    RawAuth, RawCache, RawConfig, RawContentFilter, RawLimits, RawModelAlias, RawRateLimit, RawRedis,
+    RawValidation,
+};
 use super::secret::resolve_secret;
 use super::{
     CacheBackend, CacheConfig, CacheMode, Config, ConfigError, Deployment, HealthConfig, LimitSettings,
-    ModelAlias, RedisConfig, ServerConfig,
+    ModelAlias, RedisConfig, ServerConfig, ValidationConfig,
 };
 use crate::auth::{Authenticator, ClientKey, hash_key, parse_key_hash};
 
@@ -78,6 +83,8 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
         .collect::<Result<Vec<_>, _>>()?;
     let limits = validate_limits(&raw.limits)?;
     let auth = validate_auth(&raw.auth, env)?;
+    let validation = validate_validation(&raw.validation)?;
+    let content_filters = validate_filters(&raw.content_filters)?;
 
     Ok(Config {
         server: ServerConfig {
@@ -96,6 +103,8 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
         rate_limits,
         limits,
         auth,
+        validation,
+        content_filters,
     })
 }
 
@@ -327,4 +336,73 @@ fn validate_auth(raw: &RawAuth, env: &dyn Fn(&str) -> Option<String>) -> Result<
         });
     }
     Ok(Authenticator::new(keys, admin))
+}
+
+fn validate_validation(raw: &RawValidation) -> Result<ValidationConfig, ConfigError> {
+    let mut payload = PayloadLimits::default();
+    let positive = |value: Option<usize>, key: &str, target: &mut usize| match value {
+        Some(0) => Err(ConfigError::invalid(
+            format!("validation.{key}"),
+            "must be above 0",
+        )),
+        Some(value) => {
+            *target = value;
+            Ok(())
+        }
+        None => Ok(()),
+    };
+    positive(raw.max_messages, "max_messages", &mut payload.max_messages)?;
+    positive(
+        raw.max_message_bytes,
+        "max_message_bytes",
+        &mut payload.max_message_bytes,
+    )?;
+    positive(
+        raw.max_request_text_bytes,
+        "max_request_text_bytes",
+        &mut payload.max_request_text_bytes,
+    )?;
+    positive(raw.max_stop, "max_stop", &mut payload.max_stop)?;
+    positive(raw.max_tools, "max_tools", &mut payload.max_tools)?;
+    match raw.max_n {
+        Some(0) => return Err(ConfigError::invalid("validation.max_n", "must be above 0")),
+        Some(max) => payload.max_n = max,
+        None => {}
+    }
+    for (table, values) in [
+        ("max_prompt_tokens", &raw.max_prompt_tokens),
+        ("context_windows", &raw.context_windows),
+    ] {
+        if let Some((model, _)) = values.iter().find(|(_, value)| **value == 0) {
+            return Err(ConfigError::invalid(
+                format!("validation.{table}.{model}"),
+                "must be above 0",
+            ));
+        }
+    }
+    Ok(ValidationConfig {
+        payload,
+        max_prompt_tokens: raw.max_prompt_tokens.clone(),
+        context_windows: raw.context_windows.clone(),
+    })
+}
+
+fn validate_filters(raw: &[RawContentFilter]) -> Result<Vec<FilterRuleConfig>, ConfigError> {
+    let rules: Vec<FilterRuleConfig> = raw
+        .iter()
+        .map(|rule| FilterRuleConfig {
+            name: rule.name.clone(),
+            terms: rule.terms.clone(),
+            patterns: rule.patterns.clone(),
+            builtin: rule.builtin.clone(),
+            action: rule.action.clone(),
+            replacement: rule.replacement.clone(),
+            output: rule.output,
+            models: rule.models.clone(),
+            keys: rule.keys.clone(),
+        })
+        .collect();
+    ContentFilter::new(rules.clone())
+        .map_err(|error| ConfigError::invalid("content_filters", error.to_string()))?;
+    Ok(rules)
 }
