@@ -262,3 +262,50 @@ fn preset_errors_name_the_key() {
         .starts_with("providers[0].base_url:")
     );
 }
+
+#[test]
+fn validation_auth_and_filter_errors_name_the_key() {
+    let bad_regex =
+        error_of("[[content_filters]]\nname = \"broken\"\npatterns = [\"(unclosed\"]\naction = \"block\"");
+    assert!(
+        bad_regex.starts_with("content_filters:") && bad_regex.contains("broken"),
+        "{bad_regex}"
+    );
+    let typo = error_of(
+        "[[content_filters]]\nname = \"x\"\nterms = [\"a\"]\naction = \"block\"\nreplacment = \"*\"",
+    );
+    assert!(typo.contains("replacment"), "{typo}");
+    assert_eq!(
+        error_of("[validation]\nmax_n = 0"),
+        "validation.max_n: must be above 0"
+    );
+    assert_eq!(
+        error_of("[[auth.keys]]\nname = \"a\"\nkey = \"k\"\nkey_sha256 = \"00\""),
+        "auth.keys[0]: give exactly one of `key` or `key_sha256`"
+    );
+    assert_eq!(
+        error_of("[[auth.keys]]\nname = \"a\"\nkey_sha256 = \"xyz\""),
+        "auth.keys[0].key_sha256: must be 64 hexadecimal characters"
+    );
+    assert_eq!(
+        error_of("[auth]\nadmin_key = \"same\"\n[[auth.keys]]\nname = \"a\"\nkey = \"same\""),
+        "auth.keys[0].key: must differ from auth.admin_key"
+    );
+    assert!(
+        error_of("[[rate_limits]]\nscope = \"user+team\"\nlimit = 1\nwindow = \"1m\"")
+            .starts_with("rate_limits[0].scope:")
+    );
+    assert!(
+        error_of("[[rate_limits]]\nscope = \"user\"\nlimit = 1\nwindow = \"fortnight\"")
+            .starts_with("rate_limits[0].window:")
+    );
+    assert_eq!(
+        error_of("[cache]\nmode = \"sometimes\""),
+        "cache.mode: `sometimes` is not one of deterministic, always, off"
+    );
+    assert_eq!(
+        error_of("[cache]\nbackend = \"redis\""),
+        "cache.backend: `redis` needs redis.url"
+    );
+    assert!(error_of("[redis]\nurl = \"http://x\"").starts_with("redis.url:"));
+}

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use llm_validation::FilterRuleConfig;
 use serde::{Deserialize, Serialize};
 
 /// The whole raw configuration. Unknown keys are refused at every level.
@@ -29,7 +30,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub validation: RawValidation,
     #[serde(default)]
-    pub content_filters: Vec<RawContentFilter>,
+    /// `[[content_filters]]`, in the validation crate's own shape.
+    pub content_filters: Vec<FilterRuleConfig>,
 }
 
 /// `[validation]`: payload caps and token limits. Absent values keep the built-in defaults.
@@ -54,35 +56,6 @@ pub struct RawValidation {
     /// Context windows per upstream model name, added to (or overriding) the built-in table.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub context_windows: BTreeMap<String, u64>,
-}
-
-/// `[[content_filters]]`: one deny rule.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawContentFilter {
-    pub name: String,
-    /// Literal terms, matched case-insensitively.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub terms: Vec<String>,
-    /// Regular expressions.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub patterns: Vec<String>,
-    /// Built-in detectors: `email`, `phone`, `card_number`, `api_key`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub builtin: Vec<String>,
-    /// `block` or `redact`.
-    pub action: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replacement: Option<String>,
-    /// Also apply to answers (streams included).
-    #[serde(default)]
-    pub output: bool,
-    /// Model names the rule applies to; empty: all.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub models: Vec<String>,
-    /// Client key names the rule applies to; empty: all.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub keys: Vec<String>,
 }
 
 /// `[auth]`: the admin key and the client keys.

@@ -14,8 +14,7 @@ use llm_ratelimit::{OnStoreError, Rule, RuleError, Scope, Unit, parse_window};
 use llm_validation::{ContentFilter, FilterRuleConfig, PayloadLimits};
 
 use super::raw::{
-    RawAuth, RawCache, RawConfig, RawContentFilter, RawLimits, RawModelAlias, RawRateLimit, RawRedis,
-    RawValidation,
+    RawAuth, RawCache, RawConfig, RawLimits, RawModelAlias, RawRateLimit, RawRedis, RawValidation,
 };
 use super::secret::resolve_secret;
 use super::{
@@ -387,22 +386,8 @@ fn validate_validation(raw: &RawValidation) -> Result<ValidationConfig, ConfigEr
     })
 }
 
-fn validate_filters(raw: &[RawContentFilter]) -> Result<Vec<FilterRuleConfig>, ConfigError> {
-    let rules: Vec<FilterRuleConfig> = raw
-        .iter()
-        .map(|rule| FilterRuleConfig {
-            name: rule.name.clone(),
-            terms: rule.terms.clone(),
-            patterns: rule.patterns.clone(),
-            builtin: rule.builtin.clone(),
-            action: rule.action.clone(),
-            replacement: rule.replacement.clone(),
-            output: rule.output,
-            models: rule.models.clone(),
-            keys: rule.keys.clone(),
-        })
-        .collect();
-    ContentFilter::new(rules.clone())
+fn validate_filters(rules: &[FilterRuleConfig]) -> Result<Vec<FilterRuleConfig>, ConfigError> {
+    ContentFilter::new(rules.to_vec())
         .map_err(|error| ConfigError::invalid("content_filters", error.to_string()))?;
-    Ok(rules)
+    Ok(rules.to_vec())
 }

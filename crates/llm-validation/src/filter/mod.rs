@@ -17,7 +17,7 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, MatchKind};
 use llm_core::{ChatRequest, ContentPart, ErrorKind, LlmError, MessageContent};
 use regex::{Regex, RegexSet};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use builtin::BUILTIN_NAMES;
 use engine::{Action, Engine, Pattern, Rule};
@@ -27,7 +27,7 @@ pub use output::{Blocked, OutputFilter, OutputVerdict, REGEX_HOLD_BYTES};
 pub const DEFAULT_REPLACEMENT: &str = "[REDACTED]";
 
 /// One rule as written in the configuration; unknown keys are refused, as everywhere in the config.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilterRuleConfig {
     pub name: String,
