@@ -6,9 +6,13 @@
 //! model, the [`HealthMonitor`] that probes providers for free, and [`Gateway`], whose `complete` and
 //! `stream` run every request through one pipeline:
 //!
-//! validate -> admit -> cache lookup -> route -> call provider -> account -> cache store.
+//! validate -> route -> admit -> cache lookup (single flight) -> call provider -> settle -> cache
+//! store -> output filter.
 //!
-//! This crate knows no HTTP server framework (no actix, no juniper); the API layer sits on top of it.
+//! Validation (llm-validation), admission (llm-ratelimit) and the cache (llm-cache) are their own
+//! crates; client keys are checked here (`auth`). Routing comes before admission because limits are
+//! kept per provider and model. This crate knows no HTTP server framework (no actix, no juniper); the
+//! API layer sits on top of it.
 
 mod admission;
 pub mod auth;
