@@ -3,6 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use juniper::{FieldError, Object, Value};
 use llm_core::{ErrorKind, LlmError, QuotaHeaders};
 use llm_provider_anthropic::ingress as anthropic_ingress;
 use serde::Serialize;
@@ -122,6 +123,31 @@ impl ApiError {
                 None,
             ),
         }
+    }
+}
+
+impl ApiError {
+    /// The same error as a GraphQL field error: the message, and `extensions` with the REST `code`,
+    /// `type`, `param` (when present), `provider` and `retryAfter` (seconds) when known.
+    pub fn to_field_error(&self) -> FieldError {
+        let (_, kind, code, param) = self.parts();
+        let mut extensions = Object::with_capacity(5);
+        extensions.add_field("code", Value::scalar(code.to_owned()));
+        extensions.add_field("type", Value::scalar(kind.to_owned()));
+        if let Some(param) = param {
+            extensions.add_field("param", Value::scalar(param.to_owned()));
+        }
+        if let Self::Llm(error) = self {
+            if let Some(provider) = error.provider() {
+                extensions.add_field("provider", Value::scalar(provider.to_string()));
+            }
+            if let Some(retry_after) = error.retry_after() {
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                let seconds = i32::try_from(seconds.max(1)).unwrap_or(i32::MAX);
+                extensions.add_field("retryAfter", Value::scalar(seconds));
+            }
+        }
+        FieldError::new(self.message(), Value::Object(extensions))
     }
 }
 

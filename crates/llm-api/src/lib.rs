@@ -9,6 +9,7 @@
 
 mod body;
 mod error;
+mod graphql;
 mod handlers;
 mod headers;
 mod routes;

@@ -4,6 +4,7 @@ use actix_web::middleware::from_fn;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{Resource, Route};
 
+use crate::graphql::handlers as graphql;
 use crate::handlers::{
     admin, anthropic, health, method_not_allowed, openai, providers, simple, unknown_route,
 };
@@ -40,6 +41,16 @@ pub fn configure(config: &mut ServiceConfig) {
                     web::put().to(admin::update),
                     web::delete().to(admin::remove),
                 ],
+            ))
+            // GraphQL: queries need a client key (when configured), mutations the admin key; the
+            // websocket takes the key from `connection_init` or the upgrade headers; GraphiQL is public
+            .service(endpoint(
+                "/graphql",
+                [web::post().to(graphql::post), web::get().to(graphql::get)],
+            ))
+            .service(endpoint(
+                graphql::WS_PATH,
+                [web::get().to(graphql::subscriptions)],
             ))
             .default_service(web::to(unknown_route)),
     );

@@ -9,16 +9,19 @@ use llm_gateway::{ClientAuth, Principal};
 use crate::error::ApiError;
 use crate::state::ApiState;
 
+/// The key in an `Authorization` value: `Bearer <key>`.
+pub(crate) fn bearer_key(value: &str) -> Option<&str> {
+    let (scheme, key) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
+}
+
 /// The key a request presents, if any.
-fn presented_key(request: &HttpRequest) -> Option<&str> {
+pub(crate) fn presented_key(request: &HttpRequest) -> Option<&str> {
     let bearer = request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            let (scheme, key) = value.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
-        });
+        .and_then(bearer_key);
     bearer
         .or_else(|| {
             request
@@ -31,7 +34,12 @@ fn presented_key(request: &HttpRequest) -> Option<&str> {
 
 /// A client route: the client's principal, `None` when no client keys are configured.
 pub(crate) fn client(request: &HttpRequest, state: &ApiState) -> Result<Option<Principal>, ApiError> {
-    match state.gateway.authenticate(presented_key(request)) {
+    client_key(state, presented_key(request))
+}
+
+/// The principal of a presented client key (from headers or a websocket's `connection_init`).
+pub(crate) fn client_key(state: &ApiState, key: Option<&str>) -> Result<Option<Principal>, ApiError> {
+    match state.gateway.authenticate(key) {
         ClientAuth::Open => Ok(None),
         ClientAuth::Authenticated(principal) => Ok(Some(principal)),
         ClientAuth::Missing => Err(LlmError::new(
@@ -45,7 +53,12 @@ pub(crate) fn client(request: &HttpRequest, state: &ApiState) -> Result<Option<P
 
 /// An admin route: the admin key is required; with none configured the admin API is closed.
 pub(crate) fn admin(request: &HttpRequest, state: &ApiState) -> Result<(), ApiError> {
-    if state.gateway.is_admin(presented_key(request)) {
+    admin_key(state, presented_key(request))
+}
+
+/// Whether a presented key is the admin key; `authentication` when it is not.
+pub(crate) fn admin_key(state: &ApiState, key: Option<&str>) -> Result<(), ApiError> {
+    if state.gateway.is_admin(key) {
         Ok(())
     } else {
         Err(LlmError::new(

@@ -2,7 +2,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod anthropic;
-mod auth;
+pub(crate) mod auth;
 pub(crate) mod health;
 pub(crate) mod openai;
 pub(crate) mod providers;
