@@ -6,7 +6,8 @@
 
 mod support;
 
-use std::process::Stdio;
+use support::redis::{free_port, shared_redis, start_redis, stop_redis};
+
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -114,20 +115,6 @@ async fn token_reservations_are_settled_to_real_usage() {
     assert_eq!(error_of(too_big, 429).await.0, "rate_limit_exceeded");
 }
 
-/// Redis for tests: `REDIS_URL`, else 127.0.0.1:6379 if it answers; `None` skips loudly (fails under CI).
-fn shared_redis() -> Option<String> {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    if std::net::TcpStream::connect("127.0.0.1:6379").is_ok() || std::env::var("REDIS_URL").is_ok() {
-        return Some(url);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "Redis is required under CI=true"
-    );
-    eprintln!("SKIPPED: no Redis at {url}");
-    None
-}
-
 #[tokio::test]
 async fn three_instances_on_one_redis_admit_exactly_the_limit() {
     let Some(url) = shared_redis() else { return };
@@ -178,44 +165,13 @@ async fn three_instances_on_one_redis_admit_exactly_the_limit() {
     assert_eq!(upstream_calls, 20, "the provider was called exactly the limit");
 }
 
-fn start_redis(port: u16) -> std::process::Child {
-    std::process::Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server must be installed")
-}
-
-fn wait_for_port(port: u16, up: bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() != up {
-        assert!(Instant::now() < deadline, "redis on {port} did not change state");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[tokio::test]
 async fn a_dead_redis_falls_back_locally_or_denies_as_configured() {
     if shared_redis().is_none() {
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut redis = start_redis(port);
-    wait_for_port(port, true);
+    let port = free_port();
+    let redis = start_redis(port);
     let config = format!(
         "[redis]\nurl = \"redis://127.0.0.1:{port}\"\ntimeout_ms = 200\n\
          [[rate_limits]]\nscope = \"user\"\nlimit = 2\nwindow = \"1h\"\non_redis_error = \"local\"\n\
@@ -228,9 +184,7 @@ async fn a_dead_redis_falls_back_locally_or_denies_as_configured() {
         200
     );
 
-    redis.kill().unwrap();
-    redis.wait().unwrap();
-    wait_for_port(port, false);
+    stop_redis(redis, port);
     let started = Instant::now();
     let denied = send(&client, &server, "carol", chat("hi", None)).await;
     assert!(
@@ -243,8 +197,7 @@ async fn a_dead_redis_falls_back_locally_or_denies_as_configured() {
         "the deny rule fails closed"
     );
 
-    let mut redis = start_redis(port);
-    wait_for_port(port, true);
+    let redis = start_redis(port);
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let response = send(&client, &server, "dave", chat("hi", None)).await;
@@ -257,6 +210,5 @@ async fn a_dead_redis_falls_back_locally_or_denies_as_configured() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = redis.kill();
-    let _ = redis.wait();
+    stop_redis(redis, port);
 }

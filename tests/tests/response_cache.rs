@@ -6,7 +6,8 @@
 
 mod support;
 
-use std::process::Stdio;
+use support::redis::{free_port, shared_redis, start_redis, stop_redis};
+
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -108,25 +109,6 @@ async fn a_bad_ttl_header_is_a_400_naming_it() {
     assert_eq!(param.as_deref(), Some("x-llm-cache-ttl"));
 }
 
-/// Redis for tests: `REDIS_URL`, else 127.0.0.1:6379 if it answers; `None` skips loudly (fails under CI).
-fn shared_redis() -> Option<String> {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let port = url
-        .rsplit(':')
-        .next()
-        .and_then(|port| port.trim_end_matches('/').parse::<u16>().ok())
-        .unwrap_or(6379);
-    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-        return Some(url);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "Redis is required under CI=true"
-    );
-    eprintln!("SKIPPED: no Redis at {url}");
-    None
-}
-
 fn redis_config(url: &str, namespace: &str) -> String {
     format!("[redis]\nurl = \"{url}\"\ntimeout_ms = 200\n[cache]\nnamespace = \"{namespace}\"\n{PROVIDERS}")
 }
@@ -156,49 +138,13 @@ async fn two_gateways_share_one_redis_cache() {
     assert_eq!(served.json::<serde_json::Value>().await.unwrap(), stored);
 }
 
-/// A `redis-server` this test owns, on a given port.
-fn start_redis(port: u16) -> std::process::Child {
-    std::process::Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server must be installed")
-}
-
-fn wait_for_port(port: u16, up: bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() != up {
-        assert!(
-            Instant::now() < deadline,
-            "redis on {port} did not come {}",
-            if up { "up" } else { "down" }
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[tokio::test]
 async fn redis_dying_and_returning_never_fails_a_request() {
     if shared_redis().is_none() {
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut redis = start_redis(port);
-    wait_for_port(port, true);
+    let port = free_port();
+    let redis = start_redis(port);
     let config = redis_config(&format!("redis://127.0.0.1:{port}"), "e2e-faults");
     let server = TestServer::launch(Launch {
         config: &config,
@@ -220,9 +166,7 @@ async fn redis_dying_and_returning_never_fails_a_request() {
         "hit"
     );
 
-    redis.kill().unwrap();
-    redis.wait().unwrap();
-    wait_for_port(port, false);
+    stop_redis(redis, port);
     for n in 0..5 {
         let started = Instant::now();
         let response = post_json(&client, &url, chat(&format!("during {n}"), 0.0, false)).await;
@@ -239,8 +183,7 @@ async fn redis_dying_and_returning_never_fails_a_request() {
         assert_eq!(body["choices"][0]["message"]["content"], format!("during {n}"));
     }
 
-    let mut redis = start_redis(port);
-    wait_for_port(port, true);
+    let redis = start_redis(port);
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let first = post_json(&client, &url, chat("after", 0.0, false)).await;
@@ -255,6 +198,5 @@ async fn redis_dying_and_returning_never_fails_a_request() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = redis.kill();
-    let _ = redis.wait();
+    stop_redis(redis, port);
 }

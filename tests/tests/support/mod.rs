@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub mod graphql;
+pub mod redis;
 
 use futures::StreamExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
