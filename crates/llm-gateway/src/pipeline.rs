@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use llm_cache::{CachedAnswer, Lookup};
-use llm_core::{ChatRequest, ChatResponse, ChunkStream, LlmError};
+use llm_core::{ChatRequest, ChatResponse, ChunkStream, LlmError, QuotaHeaders};
 
 use crate::admission::{self, SettlingStream, Ticket};
 use crate::gateway::{Completion, CompletionStream, Gateway, RequestContext};
@@ -28,16 +28,50 @@ enum Found {
     Call(Option<Leader>),
 }
 
+/// Everything both request shapes do before the provider call.
+struct Begun {
+    request: ChatRequest,
+    route: Route,
+    ticket: Option<Ticket>,
+    quota: Option<QuotaHeaders>,
+    output: Option<OutputRules>,
+    plan: Option<CachePlan>,
+    found: (CacheStatus, Found),
+}
+
 impl Gateway {
-    /// A complete answer.
-    pub async fn complete(&self, ctx: &RequestContext, request: ChatRequest) -> Result<Completion, LlmError> {
+    /// validate and route -> admit -> cache lookup and single flight.
+    async fn begin(&self, ctx: &RequestContext, request: ChatRequest) -> Result<Begun, LlmError> {
         let mut request = request;
         let Prepared { route, prompt_tokens } = self.prepare(ctx, &mut request)?;
         let ticket = self.admit(ctx, &request, &route, prompt_tokens).await?;
         let output = self.output_rules(ctx, &request);
         let quota = ticket.as_ref().map(Ticket::quota);
         let plan = self.plan(ctx, &request, &route);
-        let (status, leader) = match self.find(plan.as_ref()).await {
+        let found = self.find(plan.as_ref()).await;
+        Ok(Begun {
+            request,
+            route,
+            ticket,
+            quota,
+            output,
+            plan,
+            found,
+        })
+    }
+
+    /// A complete answer.
+    pub async fn complete(&self, ctx: &RequestContext, request: ChatRequest) -> Result<Completion, LlmError> {
+        let Begun {
+            request,
+            route,
+            ticket,
+            quota,
+            output,
+            plan,
+            found,
+        } = self.begin(ctx, request).await?;
+        let (status, leader) = match found {
             (_, Found::Answer(answer)) => {
                 // A cached answer spent no provider tokens: the whole reservation comes back.
                 settle(ticket, Some(0));
@@ -93,13 +127,16 @@ impl Gateway {
         ctx: &RequestContext,
         request: ChatRequest,
     ) -> Result<CompletionStream, LlmError> {
-        let mut request = request;
-        let Prepared { route, prompt_tokens } = self.prepare(ctx, &mut request)?;
-        let ticket = self.admit(ctx, &request, &route, prompt_tokens).await?;
-        let output = self.output_rules(ctx, &request);
-        let quota = ticket.as_ref().map(Ticket::quota);
-        let plan = self.plan(ctx, &request, &route);
-        let (status, leader) = match self.find(plan.as_ref()).await {
+        let Begun {
+            request,
+            route,
+            ticket,
+            quota,
+            output,
+            plan,
+            found,
+        } = self.begin(ctx, request).await?;
+        let (status, leader) = match found {
             (_, Found::Answer(answer)) => {
                 settle(ticket, Some(0));
                 return Ok(CompletionStream {
