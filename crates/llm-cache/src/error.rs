@@ -17,3 +17,12 @@ pub enum CacheError {
     #[error("cache encoding error: {0}")]
     Encoding(String),
 }
+
+impl From<llm_redis::RedisError> for CacheError {
+    fn from(error: llm_redis::RedisError) -> Self {
+        match error {
+            llm_redis::RedisError::Timeout(timeout) => Self::Timeout(timeout),
+            llm_redis::RedisError::Backend(message) => Self::Backend(message),
+        }
+    }
+}

@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use llm_redis::ThrottledErrorLog;
 use serde::Serialize;
 
 use crate::answer::CachedAnswer;
 use crate::backend::ResponseCache;
 use crate::error::CacheError;
-use crate::error_log::ThrottledErrorLog;
 use crate::key::CacheKey;
 
 /// What a lookup found.
@@ -81,7 +81,21 @@ struct Faults {
 impl Faults {
     fn record(&self, operation: &'static str, error: &CacheError) {
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
-        self.log.record(self.backend, operation, error);
+        let backend = self.backend;
+        // At most one line per log period; the failures in between are counted in the next line.
+        self.log.record(|suppressed| {
+            if suppressed > 0 {
+                tracing::warn!(
+                    backend, operation, %error,
+                    "cache {operation} failed; the request goes on without the cache ({suppressed} more cache errors suppressed)"
+                );
+            } else {
+                tracing::warn!(
+                    backend, operation, %error,
+                    "cache {operation} failed; the request goes on without the cache"
+                );
+            }
+        });
     }
 }
 

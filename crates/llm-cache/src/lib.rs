@@ -12,7 +12,6 @@ mod answer;
 mod backend;
 mod canonical;
 mod error;
-mod error_log;
 mod front;
 mod key;
 mod memory;

@@ -44,3 +44,12 @@ pub enum LimitError {
     #[error("rate limit store error: {0}")]
     Store(String),
 }
+
+impl From<llm_redis::RedisError> for LimitError {
+    fn from(error: llm_redis::RedisError) -> Self {
+        match error {
+            llm_redis::RedisError::Timeout(timeout) => Self::Timeout(timeout),
+            llm_redis::RedisError::Backend(message) => Self::Store(message),
+        }
+    }
+}

@@ -11,7 +11,6 @@
 
 mod decision;
 mod error;
-mod error_log;
 mod gcra;
 mod limiter;
 mod local;

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use llm_core::QuotaHeaders;
+use llm_redis::ThrottledErrorLog;
 
 use crate::decision::{Admission, Decision, Rejection, offer, whole_seconds};
 use crate::error::LimitError;
-use crate::error_log::ThrottledErrorLog;
 use crate::gcra::Bucket;
 use crate::local::{Clock, LocalLimitStore, SystemClock};
 use crate::redis::{RedisLimitStore, SCRIPT_VERSION};
@@ -180,8 +180,7 @@ impl RateLimiter {
             .iter()
             .find(|rule| rule.rule.on_store_error == OnStoreError::Deny)
         {
-            self.errors
-                .record("admit", "refusing (on_store_error = deny)", error);
+            self.log_store_error("admit", "refusing (on_store_error = deny)", error);
             return Decision::Rejected(Rejection {
                 scope: rule.scope.clone(),
                 message: format!(
@@ -195,7 +194,7 @@ impl RateLimiter {
                 unavailable: true,
             });
         }
-        self.errors.record("admit", "deciding locally", error);
+        self.log_store_error("admit", "deciding locally", error);
         let verdict = self.local.admit(charges);
         self.conclude(StoreKind::Local, charges, costs, estimated_tokens, &verdict)
     }
@@ -299,11 +298,20 @@ impl RateLimiter {
                 if let Err(error) = redis.adjust(&adjustments).await {
                     metrics::counter!("llm_ratelimit_store_errors_total", "operation" => "settle")
                         .increment(1);
-                    self.errors
-                        .record("settle", "the token correction is dropped", &error);
+                    self.log_store_error("settle", "the token correction is dropped", &error);
                 }
             }
             _ => self.local.adjust(&adjustments),
         }
+    }
+
+    /// Logs a Redis failure of `operation` and what happens instead, at most once per log period.
+    fn log_store_error(&self, operation: &'static str, consequence: &'static str, error: &LimitError) {
+        self.errors.record(|suppressed| {
+            tracing::warn!(
+                operation, %error, suppressed,
+                "rate limit {operation} failed on redis; {consequence} ({suppressed} more such errors suppressed)"
+            );
+        });
     }
 }

@@ -2,7 +2,6 @@
 
 mod cache;
 mod scripts;
-mod settings;
 
 pub use cache::RedisCache;
-pub use settings::{RedisSettings, redact_url};
+pub use llm_redis::{RedisSettings, redact_url};

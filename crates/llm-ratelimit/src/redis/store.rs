@@ -1,23 +1,13 @@
 //! [`RedisLimitStore`]: decisions as one EVALSHA round trip, every call bounded by the command timeout.
 
 use std::fmt;
-use std::future::Future;
-use std::time::{Duration, Instant};
 
-use fred::prelude::{ClientLike, Config, Pool, ReconnectPolicy};
-use fred::types::Builder;
-use fred::types::config::UnresponsiveConfig;
+use llm_redis::RedisPool;
 
 use super::script::{EXPIRY_MARGIN_MS, Scripts};
-use super::settings::{RedisLimitSettings, check_url, redact_url};
+use super::settings::RedisLimitSettings;
 use crate::error::LimitError;
 use crate::store::{Adjustment, Charge, Verdict};
-
-/// Time allowed to open a TCP (and TLS) connection, per attempt.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Reconnect backoff: 100 ms doubling up to 5 s, attempts unlimited.
-const RECONNECT_MIN_MS: u32 = 100;
-const RECONNECT_MAX_MS: u32 = 5_000;
 
 /// Rate limit buckets in Redis (single node, cluster or sentinel), shared by every gateway instance that
 /// uses the same Redis and namespace.
@@ -26,19 +16,17 @@ const RECONNECT_MAX_MS: u32 = 5_000;
 /// one script can check and write them atomically. The pool reconnects with exponential backoff for as
 /// long as it lives, including when Redis was down at start.
 pub struct RedisLimitStore {
-    pool: Pool,
-    timeout: Duration,
+    pool: RedisPool,
     scripts: Scripts,
     prefix: String,
-    shown_url: String,
 }
 
 impl fmt::Debug for RedisLimitStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisLimitStore")
-            .field("url", &self.shown_url)
+            .field("url", &self.pool.shown_url())
             .field("pool_size", &self.pool.size())
-            .field("timeout", &self.timeout)
+            .field("timeout", &self.pool.timeout())
             .field("prefix", &self.prefix)
             .finish()
     }
@@ -51,53 +39,10 @@ impl RedisLimitStore {
     /// still succeeds (with a warning) and the pool keeps reconnecting in the background. Only a
     /// malformed URL or configuration is an error.
     pub async fn connect(settings: RedisLimitSettings) -> Result<Self, LimitError> {
-        check_url(&settings.url)?;
-        let shown_url = redact_url(&settings.url);
-        let mut config = Config::from_url(&settings.url)
-            .map_err(|error| LimitError::Store(format!("invalid redis url: {}", error.details())))?;
-        config.fail_fast = false;
-        let timeout = settings.command_timeout.max(Duration::from_millis(1));
-
-        let mut builder = Builder::from_config(config);
-        builder
-            .set_policy(ReconnectPolicy::new_exponential(
-                0,
-                RECONNECT_MIN_MS,
-                RECONNECT_MAX_MS,
-                2,
-            ))
-            .with_performance_config(|performance| performance.default_command_timeout = timeout)
-            .with_connection_config(|connection| {
-                connection.connection_timeout = CONNECT_TIMEOUT;
-                connection.internal_command_timeout = CONNECT_TIMEOUT;
-                // A connection that stops answering (a half-open socket) is dropped and redialled.
-                connection.unresponsive = UnresponsiveConfig {
-                    max_timeout: Some((timeout * 10).max(Duration::from_secs(5))),
-                    interval: Duration::from_secs(1),
-                };
-            });
-        let pool = builder
-            .build_pool(settings.pool_size.max(1))
-            .map_err(|error| LimitError::Store(format!("redis client setup failed: {}", error.details())))?;
-        // The connection task runs for the pool's lifetime and ends when the pool quits (on drop).
-        drop(pool.connect());
-        match tokio::time::timeout(timeout, pool.wait_for_connect()).await {
-            Ok(Ok(())) => tracing::info!(url = %shown_url, "redis rate limit store connected"),
-            Ok(Err(error)) => tracing::warn!(
-                url = %shown_url, error = %error.details(),
-                "redis rate limit store not connected yet; retrying in the background"
-            ),
-            Err(_) => tracing::warn!(
-                url = %shown_url, timeout_ms = timeout.as_millis(),
-                "redis rate limit store not reachable yet; retrying in the background"
-            ),
-        }
         Ok(Self {
-            pool,
-            timeout,
+            pool: RedisPool::connect(&settings.connection(), "redis rate limit store").await?,
             scripts: Scripts::new(),
             prefix: key_prefix(&settings.namespace),
-            shown_url,
         })
     }
 
@@ -120,7 +65,7 @@ impl RedisLimitStore {
             .scripts
             .admit
             .evalsha_with_reload::<Vec<i64>, _, _>(client, keys, args);
-        let answer = self.run("ratelimit_admit", call).await?;
+        let answer = self.pool.run("ratelimit_admit", call).await?;
         let Some((&admitted, debts)) = answer.split_first() else {
             return Err(LimitError::Store(
                 "redis ratelimit_admit: empty answer".to_owned(),
@@ -163,31 +108,8 @@ impl RedisLimitStore {
             .scripts
             .adjust
             .evalsha_with_reload::<i64, _, _>(client, keys, args);
-        self.run("ratelimit_adjust", call).await.map(drop)
-    }
-
-    /// Runs one command under the command timeout and records its duration.
-    async fn run<T>(
-        &self,
-        command: &'static str,
-        call: impl Future<Output = Result<T, fred::error::Error>>,
-    ) -> Result<T, LimitError> {
-        let started = Instant::now();
-        let outcome = tokio::time::timeout(self.timeout, call).await;
-        metrics::histogram!("llm_redis_command_duration_seconds", "command" => command)
-            .record(started.elapsed().as_secs_f64());
-        match outcome {
-            Err(_) => Err(LimitError::Timeout(self.timeout)),
-            Ok(Err(error)) if *error.kind() == fred::error::ErrorKind::Timeout => {
-                Err(LimitError::Timeout(self.timeout))
-            }
-            Ok(Err(error)) => Err(LimitError::Store(format!(
-                "redis {command}: {:?}: {}",
-                error.kind(),
-                error.details()
-            ))),
-            Ok(Ok(value)) => Ok(value),
-        }
+        self.pool.run("ratelimit_adjust", call).await?;
+        Ok(())
     }
 }
 
@@ -203,19 +125,6 @@ fn key_prefix(namespace: &str) -> String {
         }
     }
     format!("{{{tag}:rl}}:")
-}
-
-impl Drop for RedisLimitStore {
-    fn drop(&mut self) {
-        // Stop the pool's connection and reconnect tasks; best effort, bounded in time.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let pool = self.pool.clone();
-            let timeout = self.timeout;
-            runtime.spawn(async move {
-                let _ = tokio::time::timeout(timeout, pool.quit()).await;
-            });
-        }
-    }
 }
 
 #[cfg(test)]

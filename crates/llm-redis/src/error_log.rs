@@ -1,13 +1,12 @@
-//! A log line for store failures at most once per period, so a dead Redis does not flood the logs.
+//! A log line for Redis failures at most once per period, so a dead backend does not flood the logs.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::error::LimitError;
-
-/// Logs the first failure of each period and counts the rest, reporting the count with the next line.
+/// Lets the first failure of each period be logged and counts the rest, handing the count to the next
+/// line.
 #[derive(Debug)]
-pub(crate) struct ThrottledErrorLog {
+pub struct ThrottledErrorLog {
     period: Duration,
     state: Mutex<LogState>,
 }
@@ -26,8 +25,9 @@ impl ThrottledErrorLog {
         }
     }
 
-    /// Records a failure of `operation` and what happens instead; returns whether a line was written.
-    pub fn record(&self, operation: &'static str, consequence: &'static str, error: &LimitError) -> bool {
+    /// Records a failure: when a line is due, calls `write` with the number of failures suppressed
+    /// since the last line (outside the lock) and returns `true`; otherwise counts it and returns `false`.
+    pub fn record(&self, write: impl FnOnce(u64)) -> bool {
         let suppressed = {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let now = Instant::now();
@@ -41,10 +41,7 @@ impl ThrottledErrorLog {
             state.last_logged = Some(now);
             std::mem::take(&mut state.suppressed)
         };
-        tracing::warn!(
-            operation, %error, suppressed,
-            "rate limit {operation} failed on redis; {consequence} ({suppressed} more such errors suppressed)"
-        );
+        write(suppressed);
         true
     }
 }
@@ -56,11 +53,13 @@ mod tests {
     #[test]
     fn logs_once_per_period_and_counts_the_rest() {
         let log = ThrottledErrorLog::new(Duration::from_millis(50));
-        let error = LimitError::Timeout(Duration::from_millis(1));
-        assert!(log.record("admit", "deciding locally", &error));
-        assert!(!log.record("admit", "deciding locally", &error));
-        assert!(!log.record("settle", "dropped", &error));
+        let mut written = Vec::new();
+        assert!(log.record(|suppressed| written.push(suppressed)));
+        assert!(!log.record(|suppressed| written.push(suppressed)));
+        assert!(!log.record(|suppressed| written.push(suppressed)));
         std::thread::sleep(Duration::from_millis(60));
-        assert!(log.record("admit", "deciding locally", &error));
+        assert!(log.record(|suppressed| written.push(suppressed)));
+        assert!(!log.record(|suppressed| written.push(suppressed)));
+        assert_eq!(written, [0, 2]);
     }
 }

@@ -1,12 +1,12 @@
-//! Connection settings of the Redis backend, and URL checks that never echo a password.
+//! Connection settings, and URL checks that never echo a password.
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::error::CacheError;
+use crate::error::RedisError;
 
-/// URL schemes the Redis backend accepts (fred routes cluster and sentinel deployments by scheme).
-const SCHEMES: [&str; 6] = [
+/// URL schemes accepted (fred routes cluster and sentinel deployments by scheme).
+pub const SCHEMES: [&str; 6] = [
     "redis",
     "rediss",
     "redis-cluster",
@@ -22,14 +22,12 @@ pub struct RedisSettings {
     pub url: String,
     /// Connections in the pool; commands are spread round-robin.
     pub pool_size: usize,
-    /// No cache call waits longer than this, whether Redis is slow, down or unreachable.
+    /// No call waits longer than this, whether Redis is slow, down or unreachable.
     pub command_timeout: Duration,
 }
 
 impl RedisSettings {
     /// Settings for `url` with a pool of 4 and a 200 ms command timeout.
-    ///
-    /// Keys need no prefix setting: every key starts with its [`CacheKey`](crate::CacheKey) namespace.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -68,14 +66,14 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Refuses URLs fred would misread, naming the problem and never the password.
-pub fn check_url(url: &str) -> Result<(), CacheError> {
+pub fn check_url(url: &str) -> Result<(), RedisError> {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(CacheError::Backend(
+        return Err(RedisError::Backend(
             "invalid redis url: expected scheme://host[:port], e.g. redis://127.0.0.1:6379".to_owned(),
         ));
     };
     if !SCHEMES.contains(&scheme) {
-        return Err(CacheError::Backend(format!(
+        return Err(RedisError::Backend(format!(
             "invalid redis url: unsupported scheme {scheme:?} (use one of {})",
             SCHEMES.join(", ")
         )));
@@ -85,7 +83,7 @@ pub fn check_url(url: &str) -> Result<(), CacheError> {
         .rsplit_once('@')
         .map_or(authority, |(_user_info, hosts)| hosts);
     if hosts.is_empty() {
-        return Err(CacheError::Backend("invalid redis url: missing host".to_owned()));
+        return Err(RedisError::Backend("invalid redis url: missing host".to_owned()));
     }
     Ok(())
 }
