@@ -56,6 +56,7 @@ fn bench_end_to_end(c: &mut Criterion) {
     let state = ApiState {
         gateway: gateway.clone(),
         max_body_bytes: config.server.max_body_bytes,
+        metrics: None,
     };
     let app = system.block_on(init_service(
         App::new()

@@ -1,12 +1,15 @@
 //! Building the engine, serving HTTP, and draining on SIGTERM/SIGINT.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web::Data;
 use actix_web::{App, HttpServer};
 use anyhow::Context;
-use llm_api::ApiState;
+use llm_api::{ApiState, MetricsRenderer};
 use llm_gateway::{Config, Gateway};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use tokio::task::JoinHandle;
 
 /// Refuses a non-loopback listener while no client authentication is configured.
 pub(crate) fn check_exposure(config: &Config, allow_unauthenticated: bool) -> Result<(), String> {
@@ -26,9 +29,11 @@ pub(crate) fn check_exposure(config: &Config, allow_unauthenticated: bool) -> Re
 pub(crate) async fn serve(config: Config) -> anyhow::Result<()> {
     let gateway = Arc::new(Gateway::new(&config).await.context("starting the gateway")?);
     let monitor = tokio::spawn(gateway.health_monitor().run());
+    let (metrics, upkeep) = install_metrics()?;
     let state = ApiState {
         gateway,
         max_body_bytes: config.server.max_body_bytes,
+        metrics: Some(metrics),
     };
     let grace = config.server.shutdown_grace;
     let server = HttpServer::new(move || {
@@ -57,8 +62,38 @@ pub(crate) async fn serve(config: Config) -> anyhow::Result<()> {
     let served = server.await.context("serving");
     signals.abort();
     monitor.abort();
+    upkeep.abort();
     tracing::info!("stopped");
     served
+}
+
+/// Histogram buckets (seconds) for every `*_seconds` metric.
+const DURATION_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// How often the recorder's histograms are compacted between scrapes.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
+/// Installs the Prometheus recorder as the process's global recorder (once per process) and
+/// returns its renderer for `GET /metrics`, with the task that keeps it compact.
+fn install_metrics() -> anyhow::Result<(MetricsRenderer, JoinHandle<()>)> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), DURATION_BUCKETS)
+        .context("metrics buckets")?
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    let upkeep = {
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(METRICS_UPKEEP).await;
+                handle.run_upkeep();
+            }
+        })
+    };
+    let render: MetricsRenderer = Arc::new(move || handle.render());
+    Ok((render, upkeep))
 }
 
 /// Waits for SIGTERM or SIGINT (Ctrl-C) and names it.

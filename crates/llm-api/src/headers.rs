@@ -9,6 +9,10 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use llm_core::RequestId;
 
+use crate::metrics::{
+    InFlight, MeteredBody, RequestLabels, RequestedModel, api_of, cache_label, model_label,
+};
+
 /// The request id, taken from the request when given.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The gateway's own time in milliseconds, excluding time spent waiting on the provider.
@@ -25,10 +29,11 @@ pub const CACHE_TTL_HEADER: &str = "x-llm-cache-ttl";
 pub(crate) struct UpstreamTime(pub Duration);
 
 /// Assigns the request id before the handler runs; stamps `x-request-id` and `x-llm-overhead-ms` on
-/// whatever response comes back, errors included.
+/// whatever response comes back, errors included. Requests to the LLM APIs are also counted and
+/// timed (see [`crate::metrics`]); the in-flight guard rides in the body until it ends.
 pub(crate) async fn stamp_headers(
     request: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let client_id = request
@@ -37,6 +42,8 @@ pub(crate) async fn stamp_headers(
         .and_then(|value| value.to_str().ok());
     let request_id = RequestId::from_client_or_generate(client_id);
     request.extensions_mut().insert(request_id.clone());
+    let api = api_of(request.path());
+    let guard = api.map(|api| InFlight::enter(api, started));
     let mut response = next.call(request).await?;
     let upstream = response
         .request()
@@ -51,5 +58,22 @@ pub(crate) async fn stamp_headers(
     if let Ok(value) = HeaderValue::from_str(&format!("{:.3}", overhead.as_secs_f64() * 1000.0)) {
         headers.insert(HeaderName::from_static(OVERHEAD_HEADER), value);
     }
-    Ok(response)
+    if let Some(api) = api {
+        let headers = response.headers();
+        let provider = headers.get(PROVIDER_HEADER).and_then(|value| value.to_str().ok());
+        let cache = cache_label(headers.get(CACHE_HEADER).and_then(|value| value.to_str().ok()));
+        let requested = response.request().extensions().get::<RequestedModel>().cloned();
+        let labels = RequestLabels {
+            api,
+            model: model_label(
+                requested.as_ref().map(|model| model.0.as_str()),
+                provider.is_some(),
+            ),
+            provider: provider.unwrap_or("unknown"),
+            status: response.status().as_u16(),
+            cache,
+        };
+        crate::metrics::record_response(&labels, overhead.as_secs_f64());
+    }
+    Ok(response.map_body(|_, body| MeteredBody::new(body.boxed(), guard)))
 }

@@ -12,12 +12,14 @@ mod error;
 mod graphql;
 mod handlers;
 mod headers;
+mod metrics;
 mod routes;
 mod sse;
 mod state;
 
 pub use error::{ApiError, ErrorBody};
 pub use headers::{CACHE_HEADER, CACHE_TTL_HEADER, OVERHEAD_HEADER, PROVIDER_HEADER, REQUEST_ID_HEADER};
+pub use metrics::MetricsRenderer;
 pub use routes::configure;
 pub use sse::{encode_openai_chunk, openai_sse};
 pub use state::ApiState;

@@ -9,6 +9,7 @@ use crate::handlers::{
     admin, anthropic, health, method_not_allowed, openai, providers, simple, unknown_route,
 };
 use crate::headers::stamp_headers;
+use crate::metrics::metrics;
 
 /// Registers every route. The caller adds `web::Data<ApiState>` with `App::app_data`.
 pub fn configure(config: &mut ServiceConfig) {
@@ -17,6 +18,7 @@ pub fn configure(config: &mut ServiceConfig) {
             .wrap(from_fn(stamp_headers))
             // public
             .service(endpoint("/llm/health", [web::get().to(health::health)]))
+            .service(endpoint("/metrics", [web::get().to(metrics)]))
             // a client key, when client keys are configured
             .service(endpoint("/llm/complete", [web::post().to(simple::complete)]))
             .service(endpoint(

@@ -19,6 +19,7 @@ pub mod auth;
 pub mod config;
 mod gateway;
 mod health;
+mod metering;
 mod output_filter;
 mod pipeline;
 mod prepare;

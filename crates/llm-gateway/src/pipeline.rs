@@ -14,6 +14,7 @@ use llm_core::{ChatRequest, ChatResponse, ChunkStream, LlmError, QuotaHeaders};
 
 use crate::admission::{self, SettlingStream, Ticket};
 use crate::gateway::{Completion, CompletionStream, Gateway, RequestContext};
+use crate::metering::{self, MeteredStream};
 use crate::output_filter::{FilteredStream, OutputRules, filter_response};
 use crate::prepare::Prepared;
 use crate::response_cache::{self, CachePlan, CacheStatus, RecordingStream, RecordingTarget};
@@ -92,15 +93,20 @@ impl Gateway {
             .complete(&route.upstream_model, &request)
             .await;
         let upstream_latency = started.elapsed();
+        metering::provider_call(route.entry.id(), upstream_latency);
         let response = match called {
             Ok(response) => response,
             Err(error) => {
+                metering::provider_error(route.entry.id(), &error);
                 // A failed call spent nothing we can know of: the reservation comes back.
                 settle(ticket, Some(0));
                 return Err(error);
             }
         };
         settle(ticket, response.usage.as_ref().map(|usage| usage.total_tokens));
+        if let Some(usage) = &response.usage {
+            metering::tokens(route.entry.id(), &route.upstream_model, usage);
+        }
         if let Some(plan) = plan.filter(|plan| plan.write) {
             let answer = Arc::new(CachedAnswer {
                 response: response.clone(),
@@ -157,10 +163,20 @@ impl Gateway {
             .stream(&route.upstream_model, &request)
             .await;
         let upstream_latency = started.elapsed();
+        metering::provider_call(route.entry.id(), upstream_latency);
+        let opened = opened.map(|chunks| -> ChunkStream {
+            Box::pin(MeteredStream::new(
+                chunks,
+                route.entry.id().clone(),
+                route.upstream_model.clone(),
+                started,
+            ))
+        });
         let chunks = match (opened, ticket) {
             (Ok(chunks), Some(ticket)) => Box::pin(SettlingStream::new(chunks, ticket)),
             (Ok(chunks), None) => chunks,
             (Err(error), ticket) => {
+                metering::provider_error(route.entry.id(), &error);
                 settle(ticket, Some(0));
                 return Err(error);
             }
@@ -213,6 +229,7 @@ impl Gateway {
     /// read the cache bypasses both.
     async fn find(&self, plan: Option<&CachePlan>) -> (CacheStatus, Found) {
         let Some(plan) = plan.filter(|plan| plan.read) else {
+            metering::cache_bypass();
             return (CacheStatus::Bypass, Found::Call(None));
         };
         if let Lookup::Hit(answer) = self.cache.lookup(&plan.key).await {

@@ -21,6 +21,7 @@ use llm_gateway::{CacheDirective, CacheStatus, Caller, Completion, CompletionStr
 use crate::body::read_limited;
 use crate::error::ApiError;
 use crate::headers::{CACHE_HEADER, CACHE_TTL_HEADER, PROVIDER_HEADER, UpstreamTime};
+use crate::metrics::RequestedModel;
 use crate::state::ApiState;
 
 /// Reads the body within the size limit, turns it into a chat request with `parse`, and builds the
@@ -34,6 +35,9 @@ pub(crate) async fn read_chat_request(
     let principal = auth::client(request, state)?;
     let body = read_limited(request, payload, state.max_body_bytes).await?;
     let chat = parse(&body)?;
+    request
+        .extensions_mut()
+        .insert(RequestedModel(chat.model.clone()));
     let mut context = context(request, state)?;
     context.principal = principal;
     Ok((chat, context))

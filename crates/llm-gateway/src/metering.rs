@@ -1,0 +1,134 @@
+//! The pipeline's metrics, through the `metrics` facade (whatever recorder the process installed):
+//!
+//! - `llm_provider_request_duration_seconds{provider}`: the provider call (for streams, until the
+//!   stream opened);
+//! - `llm_provider_errors_total{provider,error_type}`: `error_type` is [`LlmError::code`];
+//! - `llm_tokens_total{provider,model,kind}`: `kind` is `prompt` or `completion`, `model` the upstream
+//!   model the request routed to; cache hits spent no provider tokens and are not counted;
+//! - `llm_time_to_first_token_seconds{provider}`: streams, from the provider call's start to the
+//!   first chunk with content;
+//! - `llm_cache_requests_total{result="bypass"}`: requests that did not look in the cache (hits and
+//!   misses are counted by the cache itself).
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::Stream;
+use llm_core::{ChatChunk, ChunkStream, LlmError, ProviderId, Usage};
+
+/// Records a provider call's duration.
+pub(crate) fn provider_call(provider: &ProviderId, elapsed: Duration) {
+    metrics::histogram!("llm_provider_request_duration_seconds", "provider" => provider.to_string())
+        .record(elapsed.as_secs_f64());
+}
+
+/// Counts a provider's failure.
+pub(crate) fn provider_error(provider: &ProviderId, error: &LlmError) {
+    metrics::counter!(
+        "llm_provider_errors_total",
+        "provider" => provider.to_string(),
+        "error_type" => error.code(),
+    )
+    .increment(1);
+}
+
+/// Counts the tokens a provider reported.
+pub(crate) fn tokens(provider: &ProviderId, model: &str, usage: &Usage) {
+    for (kind, count) in [
+        ("prompt", usage.prompt_tokens),
+        ("completion", usage.completion_tokens),
+    ] {
+        metrics::counter!(
+            "llm_tokens_total",
+            "provider" => provider.to_string(),
+            "model" => model.to_owned(),
+            "kind" => kind,
+        )
+        .increment(count);
+    }
+}
+
+/// Counts a request that did not look in the response cache.
+pub(crate) fn cache_bypass() {
+    metrics::counter!("llm_cache_requests_total", "result" => "bypass").increment(1);
+}
+
+/// Passes a provider's stream through, recording the time to the first chunk with content, the
+/// errors it carries, and the usage it reported (the last usage chunk, counted once when the stream
+/// ends or is dropped).
+pub(crate) struct MeteredStream {
+    inner: ChunkStream,
+    provider: ProviderId,
+    model: String,
+    started: Instant,
+    first_token_seen: bool,
+    usage: Option<Usage>,
+}
+
+impl MeteredStream {
+    pub(crate) fn new(inner: ChunkStream, provider: ProviderId, model: String, started: Instant) -> Self {
+        Self {
+            inner,
+            provider,
+            model,
+            started,
+            first_token_seen: false,
+            usage: None,
+        }
+    }
+
+    fn flush_usage(&mut self) {
+        if let Some(usage) = self.usage.take() {
+            tokens(&self.provider, &self.model, &usage);
+        }
+    }
+}
+
+/// Whether a chunk carries content: text or a tool call.
+fn has_content(chunk: &ChatChunk) -> bool {
+    chunk.choices.iter().any(|choice| {
+        choice
+            .delta
+            .content
+            .as_deref()
+            .is_some_and(|text| !text.is_empty())
+            || choice.delta.tool_calls.is_some()
+    })
+}
+
+impl Stream for MeteredStream {
+    type Item = Result<ChatChunk, LlmError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let item = match this.inner.as_mut().poll_next(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(item) => item,
+        };
+        match &item {
+            Some(Ok(chunk)) => {
+                if !this.first_token_seen && has_content(chunk) {
+                    this.first_token_seen = true;
+                    metrics::histogram!(
+                        "llm_time_to_first_token_seconds",
+                        "provider" => this.provider.to_string(),
+                    )
+                    .record(this.started.elapsed().as_secs_f64());
+                }
+                if let Some(usage) = &chunk.usage {
+                    this.usage = Some(usage.clone());
+                }
+            }
+            Some(Err(error)) => provider_error(&this.provider, error),
+            None => this.flush_usage(),
+        }
+        Poll::Ready(item)
+    }
+}
+
+impl Drop for MeteredStream {
+    fn drop(&mut self) {
+        self.flush_usage();
+    }
+}
