@@ -116,12 +116,10 @@ async fn call(
 #[tokio::test]
 async fn health_is_public_and_client_routes_need_a_valid_key() {
     let server = server(1000).await;
-    assert_eq!(
-        call(&server, Method::GET, "/llm/health", None, None)
-            .await
-            .status(),
-        200
-    );
+    for public in ["/llm/health", "/llm/health/live", "/metrics"] {
+        let status = call(&server, Method::GET, public, None, None).await.status();
+        assert_eq!(status, 200, "{public} is public");
+    }
     for (method, path, body) in client_routes() {
         let missing = call(&server, method.clone(), path, body.clone(), None).await;
         assert_eq!(missing.status(), 401, "{path} without a key");

@@ -110,3 +110,59 @@ async fn health_is_503_when_no_provider_can_serve() {
     assert_eq!(body["ready"], false);
     assert_eq!(body["live"], true);
 }
+
+#[tokio::test]
+async fn readiness_follows_the_only_providers_probe_and_liveness_does_not() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let upstream = MockServer::start().await;
+    let models = |status: u16| {
+        Mock::given(method("GET")).and(path("/v1/models")).respond_with(
+            ResponseTemplate::new(status).set_body_json(serde_json::json!({"object": "list", "data": []})),
+        )
+    };
+    models(200).mount(&upstream).await;
+    let config = format!(
+        "[health]\nprobe_interval_secs = 1\nprobe_timeout_ms = 1000\n\
+         [[providers]]\nid = \"only\"\ntype = \"openai_compatible\"\nbase_url = \"{}/v1\"\n",
+        upstream.uri()
+    );
+    let server = TestServer::start(&config).await;
+    let client = client();
+    let status_of = |path: &'static str| {
+        let client = client.clone();
+        let url = server.url(path);
+        async move { client.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status_of("/llm/health").await, 200);
+
+    // The probe runs every second: poll (bounded) until the verdict follows the upstream.
+    let wait_for = |expected: u16| {
+        let status_of = &status_of;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                if status_of("/llm/health").await == expected {
+                    return;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "readiness never became {expected}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    };
+    upstream.reset().await;
+    models(500).mount(&upstream).await;
+    wait_for(503).await;
+    assert_eq!(
+        status_of("/llm/health/live").await,
+        200,
+        "liveness ignores the providers"
+    );
+    upstream.reset().await;
+    models(200).mount(&upstream).await;
+    wait_for(200).await;
+}

@@ -18,6 +18,7 @@ pub fn configure(config: &mut ServiceConfig) {
             .wrap(from_fn(stamp_headers))
             // public
             .service(endpoint("/llm/health", [web::get().to(health::health)]))
+            .service(endpoint("/llm/health/live", [web::get().to(health::live)]))
             .service(endpoint("/metrics", [web::get().to(metrics)]))
             // a client key, when client keys are configured
             .service(endpoint("/llm/complete", [web::post().to(simple::complete)]))

@@ -1,4 +1,5 @@
-//! `GET /llm/health`: liveness, readiness, each provider's last probe, and the response cache.
+//! `GET /llm/health`: readiness, each provider's last probe, and the response cache;
+//! `GET /llm/health/live`: liveness (the process answers), whatever the providers do.
 //!
 //! The cache never decides readiness: it fails open, so a dead Redis slows nothing and fails nothing.
 
@@ -24,4 +25,10 @@ pub(crate) async fn health(state: Data<ApiState>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+/// Always 200 while the process serves requests: for liveness probes, which must not restart a
+/// gateway because an upstream is down.
+pub(crate) async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "live": true }))
 }
