@@ -122,3 +122,50 @@ async fn sigterm_lets_a_running_stream_finish() {
         .await;
     assert!(refused.is_err());
 }
+
+#[tokio::test]
+async fn each_request_logs_one_structured_line_with_its_id_and_outcome() {
+    let server = TestServer::start("[[providers]]\nid = \"mock\"\ntype = \"mock\"\n").await;
+    let body = json!({"model": "mock/echo", "temperature": 0, "messages": [{"role": "user", "content": "log me please"}]});
+    let response = client()
+        .post(server.url("/v1/chat/completions"))
+        .header("x-request-id", "trace-me-42")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let _ = response.bytes().await.unwrap();
+    // The line is written as the response leaves; wait for it (bounded).
+    let deadline = std::time::Instant::now() + STEP;
+    let line = loop {
+        let found = server.logs.lock().unwrap().iter().find_map(|line| {
+            let json: serde_json::Value = serde_json::from_str(line).ok()?;
+            (json["fields"]["message"] == "request finished" && json["span"]["request_id"] == "trace-me-42")
+                .then_some(json)
+        });
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no request line: {}",
+            server.all_logs()
+        );
+        tokio::task::yield_now().await;
+    };
+    let fields = &line["fields"];
+    assert_eq!(fields["api"], "openai");
+    assert_eq!(fields["status"], 200);
+    assert_eq!(fields["model"], "mock/echo");
+    assert_eq!(fields["provider"], "mock");
+    assert_eq!(fields["cache"], "miss");
+    assert_eq!(fields["prompt_tokens"], 3);
+    assert_eq!(fields["completion_tokens"], 3);
+    assert!(fields["overhead_ms"].as_f64().is_some());
+    assert_eq!(line["span"]["path"], "/v1/chat/completions");
+    assert!(
+        !server.all_logs().contains("log me please"),
+        "prompts are never logged"
+    );
+}

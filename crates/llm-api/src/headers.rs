@@ -8,6 +8,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use llm_core::RequestId;
+use tracing::Instrument;
 
 use crate::metrics::{
     InFlight, MeteredBody, RequestLabels, RequestedModel, api_of, cache_label, model_label,
@@ -28,6 +29,13 @@ pub const CACHE_TTL_HEADER: &str = "x-llm-cache-ttl";
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct UpstreamTime(pub Duration);
 
+/// Token usage of a complete answer, for the request's log line; handlers insert it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AnswerUsage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
 /// Assigns the request id before the handler runs; stamps `x-request-id` and `x-llm-overhead-ms` on
 /// whatever response comes back, errors included. Requests to the LLM APIs are also counted and
 /// timed (see [`crate::metrics`]); the in-flight guard rides in the body until it ends.
@@ -44,7 +52,9 @@ pub(crate) async fn stamp_headers(
     request.extensions_mut().insert(request_id.clone());
     let api = api_of(request.path());
     let guard = api.map(|api| InFlight::enter(api, started));
-    let mut response = next.call(request).await?;
+    // Every log line of this request (the engine's included) carries its id.
+    let span = tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %request.path());
+    let mut response = next.call(request).instrument(span.clone()).await?;
     let upstream = response
         .request()
         .extensions()
@@ -74,6 +84,19 @@ pub(crate) async fn stamp_headers(
             cache,
         };
         crate::metrics::record_response(&labels, overhead.as_secs_f64());
+        let usage = response.request().extensions().get::<AnswerUsage>().copied();
+        tracing::info!(
+            parent: &span,
+            api = labels.api,
+            status = labels.status,
+            model = labels.model,
+            provider = labels.provider,
+            cache = labels.cache,
+            overhead_ms = overhead.as_secs_f64() * 1000.0,
+            prompt_tokens = usage.map(|usage| usage.prompt_tokens),
+            completion_tokens = usage.map(|usage| usage.completion_tokens),
+            "request finished"
+        );
     }
     Ok(response.map_body(|_, body| MeteredBody::new(body.boxed(), guard)))
 }

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use llm_core::ChatRequest;
 use llm_provider_anthropic::ingress::{MessagesRequest, messages_response};
 
-use super::{read_chat_request, record_upstream, routed_ok, sse_ok};
+use super::{read_chat_request, record_upstream, record_usage, routed_ok, sse_ok};
 use crate::body::parse_json;
 use crate::error::{AnthropicApiError, ApiError};
 use crate::sse::anthropic_sse;
@@ -35,6 +35,7 @@ pub(crate) async fn messages(
     } else {
         let completion = state.gateway.complete(&ctx, chat).await?;
         record_upstream(&request, completion.upstream_latency);
+        record_usage(&request, completion.response.usage.as_ref());
         Ok(routed_ok((&completion).into()).json(messages_response(&completion.response)))
     }
 }

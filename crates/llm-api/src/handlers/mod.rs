@@ -20,7 +20,7 @@ use llm_gateway::{CacheDirective, CacheStatus, Caller, Completion, CompletionStr
 
 use crate::body::read_limited;
 use crate::error::ApiError;
-use crate::headers::{CACHE_HEADER, CACHE_TTL_HEADER, PROVIDER_HEADER, UpstreamTime};
+use crate::headers::{AnswerUsage, CACHE_HEADER, CACHE_TTL_HEADER, PROVIDER_HEADER, UpstreamTime};
 use crate::metrics::RequestedModel;
 use crate::state::ApiState;
 
@@ -96,6 +96,16 @@ fn cache_directive(request: &HttpRequest) -> Result<CacheDirective, ApiError> {
         directive.ttl = Some(TtlSeconds::from_secs(seconds));
     }
     Ok(directive)
+}
+
+/// Records a complete answer's token usage for the request's log line.
+pub(crate) fn record_usage(request: &HttpRequest, usage: Option<&llm_core::Usage>) {
+    if let Some(usage) = usage {
+        request.extensions_mut().insert(AnswerUsage {
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+        });
+    }
 }
 
 /// Records time spent on the provider so the overhead header can exclude it.

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use llm_core::ChatRequest;
 use serde::Serialize;
 
-use super::{client_only, read_chat_request, record_upstream, routed_ok, sse_ok};
+use super::{client_only, read_chat_request, record_upstream, record_usage, routed_ok, sse_ok};
 use crate::body::parse_json;
 use crate::error::ApiError;
 use crate::sse::openai_sse;
@@ -26,6 +26,7 @@ pub(crate) async fn chat_completions(
     } else {
         let completion = state.gateway.complete(&ctx, chat).await?;
         record_upstream(&request, completion.upstream_latency);
+        record_usage(&request, completion.response.usage.as_ref());
         Ok(routed_ok((&completion).into()).json(&completion.response))
     }
 }

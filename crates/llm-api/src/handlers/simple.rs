@@ -9,7 +9,7 @@ use llm_gateway::CacheStatus;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{read_chat_request, record_upstream, routed_ok, sse_ok};
+use super::{read_chat_request, record_upstream, record_usage, routed_ok, sse_ok};
 use crate::body::parse_json;
 use crate::error::ApiError;
 use crate::sse::simple_sse;
@@ -62,6 +62,7 @@ pub(crate) async fn complete(
     let (chat, ctx) = read_chat_request(&request, payload, &state, simple_request).await?;
     let completion = state.gateway.complete(&ctx, chat).await?;
     record_upstream(&request, completion.upstream_latency);
+    record_usage(&request, completion.response.usage.as_ref());
     let response = &completion.response;
     let choice = response.choices.first();
     let answer = SimpleCompletion {
