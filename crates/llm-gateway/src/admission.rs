@@ -4,15 +4,13 @@
 //! (the counted prompt + the requested output) reserved; after the answer the reservation is settled to
 //! the real usage — streams included, and a cached answer gives every reserved token back.
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use futures::Stream;
-use llm_core::{ChatChunk, ChatRequest, ChunkStream, ErrorKind, LlmError, QuotaHeaders};
+use llm_core::{ChatChunk, ChatRequest, ErrorKind, LlmError, QuotaHeaders};
 use llm_ratelimit::{Admission, Decision, RateLimiter, Subject};
 
 use crate::gateway::RequestContext;
+use crate::observed::ChunkObserver;
 use crate::router::Route;
 
 /// An admitted request's reservation, to settle once the real usage is known.
@@ -99,54 +97,43 @@ fn user_of(ctx: &RequestContext, request: &ChatRequest) -> String {
         .unwrap_or_else(|| "anonymous".to_owned())
 }
 
-/// Passes a stream through and settles its ticket with the usage it carried when it ends or is
-/// dropped (the client went away).
-pub(crate) struct SettlingStream {
-    inner: ChunkStream,
+/// Settles a ticket with the usage a stream carried, when it ends or is dropped (the client went
+/// away).
+pub(crate) struct Settlement {
     ticket: Option<Ticket>,
     usage: Option<u64>,
 }
 
-impl SettlingStream {
-    pub(crate) fn new(inner: ChunkStream, ticket: Ticket) -> Self {
+impl Settlement {
+    pub(crate) fn new(ticket: Ticket) -> Self {
         Self {
-            inner,
             ticket: Some(ticket),
             usage: None,
         }
     }
-}
 
-impl Stream for SettlingStream {
-    type Item = Result<ChatChunk, LlmError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        let item = match this.inner.as_mut().poll_next(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(item) => item,
-        };
-        match &item {
-            Some(Ok(chunk)) => {
-                if let Some(usage) = &chunk.usage {
-                    this.usage = Some(usage.total_tokens);
-                }
-            }
-            Some(Err(_)) => {}
-            None => {
-                if let Some(ticket) = this.ticket.take() {
-                    ticket.settle(this.usage);
-                }
-            }
-        }
-        Poll::Ready(item)
-    }
-}
-
-impl Drop for SettlingStream {
-    fn drop(&mut self) {
+    fn settle(&mut self) {
         if let Some(ticket) = self.ticket.take() {
             ticket.settle(self.usage);
         }
+    }
+}
+
+impl ChunkObserver for Settlement {
+    fn item(&mut self, item: &Result<ChatChunk, LlmError>) {
+        if let Ok(ChatChunk {
+            usage: Some(usage), ..
+        }) = item
+        {
+            self.usage = Some(usage.total_tokens);
+        }
+    }
+
+    fn end(&mut self) {
+        self.settle();
+    }
+
+    fn dropped(&mut self) {
+        self.settle();
     }
 }

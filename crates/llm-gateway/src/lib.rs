@@ -20,6 +20,7 @@ pub mod config;
 mod gateway;
 mod health;
 mod metering;
+mod observed;
 mod output_filter;
 mod pipeline;
 mod prepare;

@@ -10,12 +10,11 @@
 //! - `llm_cache_requests_total{result="bypass"}`: requests that did not look in the cache (hits and
 //!   misses are counted by the cache itself).
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures::Stream;
-use llm_core::{ChatChunk, ChunkStream, LlmError, ProviderId, Usage};
+use llm_core::{ChatChunk, LlmError, ProviderId, Usage};
+
+use crate::observed::ChunkObserver;
 
 /// Records a provider call's duration.
 pub(crate) fn provider_call(provider: &ProviderId, elapsed: Duration) {
@@ -54,11 +53,9 @@ pub(crate) fn cache_bypass() {
     metrics::counter!("llm_cache_requests_total", "result" => "bypass").increment(1);
 }
 
-/// Passes a provider's stream through, recording the time to the first chunk with content, the
-/// errors it carries, and the usage it reported (the last usage chunk, counted once when the stream
-/// ends or is dropped).
-pub(crate) struct MeteredStream {
-    inner: ChunkStream,
+/// Watches a provider's stream: the time to the first chunk with content, the errors it carries,
+/// and the usage it reported (the last usage chunk, counted once when the stream ends or is dropped).
+pub(crate) struct StreamMeter {
     provider: ProviderId,
     model: String,
     started: Instant,
@@ -66,10 +63,9 @@ pub(crate) struct MeteredStream {
     usage: Option<Usage>,
 }
 
-impl MeteredStream {
-    pub(crate) fn new(inner: ChunkStream, provider: ProviderId, model: String, started: Instant) -> Self {
+impl StreamMeter {
+    pub(crate) fn new(provider: ProviderId, model: String, started: Instant) -> Self {
         Self {
-            inner,
             provider,
             model,
             started,
@@ -97,38 +93,28 @@ fn has_content(chunk: &ChatChunk) -> bool {
     })
 }
 
-impl Stream for MeteredStream {
-    type Item = Result<ChatChunk, LlmError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        let item = match this.inner.as_mut().poll_next(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(item) => item,
-        };
-        match &item {
-            Some(Ok(chunk)) => {
-                if !this.first_token_seen && has_content(chunk) {
-                    this.first_token_seen = true;
-                    metrics::histogram!(
-                        "llm_time_to_first_token_seconds",
-                        "provider" => this.provider.to_string(),
-                    )
-                    .record(this.started.elapsed().as_secs_f64());
+impl ChunkObserver for StreamMeter {
+    fn item(&mut self, item: &Result<ChatChunk, LlmError>) {
+        match item {
+            Ok(chunk) => {
+                if !self.first_token_seen && has_content(chunk) {
+                    self.first_token_seen = true;
+                    metrics::histogram!("llm_time_to_first_token_seconds", "provider" => self.provider.to_string())
+                        .record(self.started.elapsed().as_secs_f64());
                 }
                 if let Some(usage) = &chunk.usage {
-                    this.usage = Some(usage.clone());
+                    self.usage = Some(usage.clone());
                 }
             }
-            Some(Err(error)) => provider_error(&this.provider, error),
-            None => this.flush_usage(),
+            Err(error) => provider_error(&self.provider, error),
         }
-        Poll::Ready(item)
     }
-}
 
-impl Drop for MeteredStream {
-    fn drop(&mut self) {
+    fn end(&mut self) {
+        self.flush_usage();
+    }
+
+    fn dropped(&mut self) {
         self.flush_usage();
     }
 }

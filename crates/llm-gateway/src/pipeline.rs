@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 use llm_cache::{CachedAnswer, Lookup};
 use llm_core::{ChatRequest, ChatResponse, ChunkStream, LlmError, QuotaHeaders};
 
-use crate::admission::{self, SettlingStream, Ticket};
+use crate::admission::{self, Settlement, Ticket};
 use crate::gateway::{Completion, CompletionStream, Gateway, RequestContext};
-use crate::metering::{self, MeteredStream};
+use crate::metering::{self, StreamMeter};
+use crate::observed::observe;
 use crate::output_filter::{FilteredStream, OutputRules, filter_response};
 use crate::prepare::Prepared;
-use crate::response_cache::{self, CachePlan, CacheStatus, RecordingStream, RecordingTarget};
+use crate::response_cache::{self, CachePlan, CacheStatus, Recording, RecordingTarget};
 use crate::router::Route;
 use crate::single_flight::{Leader, Role};
 
@@ -164,34 +165,27 @@ impl Gateway {
             .await;
         let upstream_latency = started.elapsed();
         metering::provider_call(route.entry.id(), upstream_latency);
-        let opened = opened.map(|chunks| -> ChunkStream {
-            Box::pin(MeteredStream::new(
-                chunks,
-                route.entry.id().clone(),
-                route.upstream_model.clone(),
-                started,
-            ))
-        });
-        let chunks = match (opened, ticket) {
-            (Ok(chunks), Some(ticket)) => Box::pin(SettlingStream::new(chunks, ticket)),
-            (Ok(chunks), None) => chunks,
-            (Err(error), ticket) => {
+        let chunks = match opened {
+            Ok(chunks) => chunks,
+            Err(error) => {
                 metering::provider_error(route.entry.id(), &error);
                 settle(ticket, Some(0));
                 return Err(error);
             }
         };
-        let chunks = match plan.filter(|plan| plan.write) {
-            Some(plan) => Box::pin(RecordingStream::new(
-                chunks,
-                RecordingTarget {
-                    cache: self.cache.clone(),
-                    plan,
-                    leader,
-                },
-            )),
-            None => chunks,
-        };
+        let meter = StreamMeter::new(route.entry.id().clone(), route.upstream_model.clone(), started);
+        let mut chunks = observe(chunks, meter);
+        if let Some(ticket) = ticket {
+            chunks = observe(chunks, Settlement::new(ticket));
+        }
+        if let Some(plan) = plan.filter(|plan| plan.write) {
+            let target = RecordingTarget {
+                cache: self.cache.clone(),
+                plan,
+                leader,
+            };
+            chunks = observe(chunks, Recording::new(target));
+        }
         Ok(CompletionStream {
             provider: route.entry.id().clone(),
             model: route.upstream_model,

@@ -3,16 +3,14 @@
 //! Only successful answers are stored: a stream is recorded as it passes and stored when it ends
 //! cleanly; an error, a cut stream or a client that goes away stores nothing.
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::Stream;
 use llm_cache::{AnswerCache, CacheKey, CachedAnswer};
 use llm_core::{ChatChunk, ChatRequest, ChunkStream, LlmError, ResponseAssembler, response_chunks};
 
 use crate::config::{CacheConfig, CacheMode};
+use crate::observed::ChunkObserver;
 use crate::single_flight::Leader;
 
 /// What the client asked of the cache (`Cache-Control`, `x-llm-cache-ttl`).
@@ -112,28 +110,41 @@ pub(crate) struct RecordingTarget {
     pub leader: Option<Leader>,
 }
 
-/// Passes a provider stream through, recording it; stores it when it ends cleanly.
-pub(crate) struct RecordingStream {
-    inner: ChunkStream,
+/// Records a provider stream as it passes; stores it (and hands it to single-flight followers) when
+/// it ends cleanly.
+pub(crate) struct Recording {
     chunks: Vec<ChatChunk>,
     assembler: ResponseAssembler,
     failed: bool,
     target: Option<RecordingTarget>,
 }
 
-impl RecordingStream {
-    pub(crate) fn new(inner: ChunkStream, target: RecordingTarget) -> Self {
+impl Recording {
+    pub(crate) fn new(target: RecordingTarget) -> Self {
         Self {
-            inner,
             chunks: Vec::new(),
             assembler: ResponseAssembler::new(),
             failed: false,
             target: Some(target),
         }
     }
+}
 
-    /// The stream ended: store and share the answer if it is complete and clean.
-    fn complete(&mut self) {
+impl ChunkObserver for Recording {
+    fn item(&mut self, item: &Result<ChatChunk, LlmError>) {
+        match item {
+            Ok(chunk) if !self.failed => {
+                self.assembler.push(chunk);
+                self.chunks.push(chunk.clone());
+            }
+            Ok(_) => {}
+            Err(_) => self.failed = true,
+        }
+    }
+
+    /// The stream ended: store and share the answer if it is complete and clean. Dropped before its
+    /// end, it stores nothing (its leader, if any, releases the followers).
+    fn end(&mut self) {
         let Some(target) = self.target.take() else { return };
         if self.failed || !self.assembler.is_finished() {
             return;
@@ -153,28 +164,6 @@ impl RecordingStream {
                 leader.land(Some(answer));
             }
         });
-    }
-}
-
-impl Stream for RecordingStream {
-    type Item = Result<ChatChunk, LlmError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        let item = match this.inner.as_mut().poll_next(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(item) => item,
-        };
-        match &item {
-            Some(Ok(chunk)) if !this.failed && this.target.is_some() => {
-                this.assembler.push(chunk);
-                this.chunks.push(chunk.clone());
-            }
-            Some(Ok(_)) => {}
-            Some(Err(_)) => this.failed = true,
-            None => this.complete(),
-        }
-        Poll::Ready(item)
     }
 }
 
