@@ -87,23 +87,14 @@ impl Gateway {
             }
             (status, Found::Call(leader)) => (status, leader),
         };
-        let started = Instant::now();
-        let called = route
-            .entry
-            .provider()
-            .complete(&route.upstream_model, &request)
-            .await;
-        let upstream_latency = started.elapsed();
-        metering::provider_call(route.entry.id(), upstream_latency);
-        let response = match called {
-            Ok(response) => response,
-            Err(error) => {
-                metering::provider_error(route.entry.id(), &error);
-                // A failed call spent nothing we can know of: the reservation comes back.
-                settle(ticket, Some(0));
-                return Err(error);
-            }
-        };
+        let mut ticket = ticket;
+        let provider = route.entry.provider();
+        let (response, _, upstream_latency) = timed_call(
+            &route,
+            &mut ticket,
+            provider.complete(&route.upstream_model, &request),
+        )
+        .await?;
         settle(ticket, response.usage.as_ref().map(|usage| usage.total_tokens));
         if let Some(usage) = &response.usage {
             metering::tokens(route.entry.id(), &route.upstream_model, usage);
@@ -157,22 +148,14 @@ impl Gateway {
             }
             (status, Found::Call(leader)) => (status, leader),
         };
-        let started = Instant::now();
-        let opened = route
-            .entry
-            .provider()
-            .stream(&route.upstream_model, &request)
-            .await;
-        let upstream_latency = started.elapsed();
-        metering::provider_call(route.entry.id(), upstream_latency);
-        let chunks = match opened {
-            Ok(chunks) => chunks,
-            Err(error) => {
-                metering::provider_error(route.entry.id(), &error);
-                settle(ticket, Some(0));
-                return Err(error);
-            }
-        };
+        let mut ticket = ticket;
+        let provider = route.entry.provider();
+        let (chunks, started, upstream_latency) = timed_call(
+            &route,
+            &mut ticket,
+            provider.stream(&route.upstream_model, &request),
+        )
+        .await?;
         let meter = StreamMeter::new(route.entry.id().clone(), route.upstream_model.clone(), started);
         let mut chunks = observe(chunks, meter);
         if let Some(ticket) = ticket {
@@ -235,6 +218,27 @@ impl Gateway {
                 Some(answer) => (CacheStatus::Hit, Found::Answer(answer)),
                 None => (CacheStatus::Miss, Found::Call(None)),
             },
+        }
+    }
+}
+
+/// Calls the provider, timing and metering the call; a failed call spent nothing we can know of, so
+/// the reservation comes back. Returns the result, when the call started and how long it took.
+async fn timed_call<T>(
+    route: &Route,
+    ticket: &mut Option<Ticket>,
+    call: impl Future<Output = Result<T, LlmError>>,
+) -> Result<(T, Instant, Duration), LlmError> {
+    let started = Instant::now();
+    let outcome = call.await;
+    let elapsed = started.elapsed();
+    metering::provider_call(route.entry.id(), elapsed);
+    match outcome {
+        Ok(value) => Ok((value, started, elapsed)),
+        Err(error) => {
+            metering::provider_error(route.entry.id(), &error);
+            settle(ticket.take(), Some(0));
+            Err(error)
         }
     }
 }
