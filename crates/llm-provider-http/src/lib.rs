@@ -18,6 +18,9 @@ mod headers;
 mod stream;
 mod timeouts;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use client::{StatusMapper, UpstreamClient, endpoint, install_crypto_provider};
 pub use errors::{from_body, from_transport, protocol, retry_after, timeout};
 pub use headers::HeaderSet;

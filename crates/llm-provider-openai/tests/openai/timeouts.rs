@@ -1,37 +1,20 @@
 //! Deadlines and unreachable upstreams. Every test stays on 127.0.0.1 and well under 5 s.
 
+use llm_provider_http::testing::{closed_port, slow_upstream, stalling_sse_upstream};
 use std::time::{Duration, Instant};
 
 use llm_core::{ErrorKind, Provider};
 use llm_provider_openai::OpenAiProvider;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{CHAT_PATH, chunk, collect, request, settings};
+use crate::common::{chunk, collect, request, settings};
 
 const SHORT: Duration = Duration::from_millis(200);
 const LONG: Duration = Duration::from_secs(2);
 
-async fn slow_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(CHAT_PATH))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({}))
-                .set_delay(LONG),
-        )
-        .mount(&server)
-        .await;
-    server
-}
-
 #[tokio::test]
 async fn no_headers_within_the_first_byte_timeout() {
-    let server = slow_server().await;
+    let server = slow_upstream(json!({}), LONG).await;
     let mut settings = settings(format!("{}/v1", server.uri()));
     settings.timeouts.first_byte = SHORT;
     let provider = OpenAiProvider::new(settings).unwrap();
@@ -46,7 +29,7 @@ async fn no_headers_within_the_first_byte_timeout() {
 
 #[tokio::test]
 async fn a_complete_answer_must_finish_within_the_request_timeout() {
-    let server = slow_server().await;
+    let server = slow_upstream(json!({}), LONG).await;
     let mut settings = settings(format!("{}/v1", server.uri()));
     settings.timeouts.request = SHORT;
     let provider = OpenAiProvider::new(settings).unwrap();
@@ -58,33 +41,10 @@ async fn a_complete_answer_must_finish_within_the_request_timeout() {
     assert!(started.elapsed() < LONG, "took {:?}", started.elapsed());
 }
 
-/// Answers one request with SSE headers and a single event, then keeps the connection open and silent.
-async fn stalling_upstream() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let mut request = Vec::new();
-        let mut buffer = [0_u8; 4096];
-        while !request.windows(4).any(|window| window == b"\r\n\r\n") {
-            let read = socket.read(&mut buffer).await.unwrap();
-            assert!(read > 0, "client closed before sending headers");
-            request.extend_from_slice(&buffer[..read]);
-        }
-        let event = format!("data: {}\n\n", chunk(json!({"content": "Os"}), None));
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
-        let response = format!("{head}{:x}\r\n{event}\r\n", event.len());
-        socket.write_all(response.as_bytes()).await.unwrap();
-        socket.flush().await.unwrap();
-        // Stay connected and silent until the client gives up.
-        while socket.read(&mut buffer).await.is_ok_and(|read| read > 0) {}
-    });
-    format!("http://{address}/v1")
-}
-
 #[tokio::test]
 async fn a_silent_stream_times_out_after_the_idle_timeout() {
-    let mut settings = settings(stalling_upstream().await);
+    let event = format!("data: {}\n\n", chunk(json!({"content": "Os"}), None));
+    let mut settings = settings(format!("{}/v1", stalling_sse_upstream(event).await));
     settings.timeouts.idle = SHORT;
     let provider = OpenAiProvider::new(settings).unwrap();
 
@@ -100,10 +60,7 @@ async fn a_silent_stream_times_out_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn a_refused_connection_means_the_provider_is_unavailable() {
-    let port = {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = closed_port().await;
     let provider = OpenAiProvider::new(settings(format!("http://127.0.0.1:{port}/v1"))).unwrap();
 
     let error = provider.complete("gpt-4o", &request()).await.unwrap_err();
