@@ -166,3 +166,26 @@ async fn streams_come_from_the_routed_provider() {
         .await;
     assert_eq!(text, "one two");
 }
+
+#[tokio::test]
+async fn a_keys_prompt_maximum_and_model_list_apply() {
+    let gateway = gateway().await;
+    let mut ctx = ctx();
+    ctx.principal = Some(llm_gateway::Principal {
+        name: "small-key".into(),
+        models: vec!["alpha/a-model".into()],
+        max_prompt_tokens: Some(10),
+    });
+    let long = ChatRequest::from_prompt("alpha/a-model", "word ".repeat(50));
+    let error = gateway.complete(&ctx, long).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ContextLengthExceeded);
+    assert!(error.message().contains("10"), "{}", error.message());
+    let short = ChatRequest::from_prompt("alpha/a-model", "hi");
+    assert!(gateway.complete(&ctx, short).await.is_ok());
+    let other = ChatRequest::from_prompt("beta/b-model", "hi");
+    let refused = gateway.complete(&ctx, other).await.unwrap_err();
+    assert_eq!(
+        (refused.kind(), refused.param()),
+        (ErrorKind::PermissionDenied, Some("model"))
+    );
+}
