@@ -57,6 +57,7 @@ fn bench_end_to_end(c: &mut Criterion) {
         gateway: gateway.clone(),
         max_body_bytes: config.server.max_body_bytes,
         metrics: None,
+        process: llm_api::ProcessMonitor::default(),
     };
     let app = system.block_on(init_service(
         App::new()

@@ -6,7 +6,7 @@ use std::time::Duration;
 use actix_web::web::Data;
 use actix_web::{App, HttpServer};
 use anyhow::Context;
-use llm_api::{ApiState, MetricsRenderer};
+use llm_api::{ApiState, MetricsRenderer, ProcessMonitor};
 use llm_gateway::{Config, Gateway};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use tokio::task::JoinHandle;
@@ -34,13 +34,16 @@ pub(crate) async fn serve(config: Config) -> anyhow::Result<()> {
         gateway,
         max_body_bytes: config.server.max_body_bytes,
         metrics: Some(metrics),
+        process: ProcessMonitor::default(),
     };
+    let process = state.process.clone();
     let grace = config.server.shutdown_grace;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(Data::new(state.clone()))
             .configure(llm_api::configure)
     })
+    .on_connect(move |connection, extensions| process.on_connect(connection, extensions))
     .disable_signals()
     .shutdown_timeout(grace.as_secs())
     .bind(config.server.bind)

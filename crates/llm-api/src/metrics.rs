@@ -247,6 +247,7 @@ mod tests {
             gateway: Arc::new(llm_gateway::Gateway::new(&config).await.unwrap()),
             max_body_bytes: config.server.max_body_bytes,
             metrics,
+            process: crate::ProcessMonitor::default(),
         })
     }
 

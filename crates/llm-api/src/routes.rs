@@ -19,6 +19,8 @@ pub fn configure(config: &mut ServiceConfig) {
             // public
             .service(endpoint("/llm/health", [web::get().to(health::health)]))
             .service(endpoint("/llm/health/live", [web::get().to(health::live)]))
+            // the admin key when one is configured, else as a client route
+            .service(endpoint("/llm/health/details", [web::get().to(health::details)]))
             .service(endpoint("/metrics", [web::get().to(metrics)]))
             // a client key, when client keys are configured
             .service(endpoint("/llm/complete", [web::post().to(simple::complete)]))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use llm_gateway::Gateway;
 
 use crate::metrics::MetricsRenderer;
+use crate::process::ProcessMonitor;
 
 /// Shared state, registered with `App::app_data(web::Data::new(state))`.
 #[derive(Clone)]
@@ -15,6 +16,9 @@ pub struct ApiState {
     pub max_body_bytes: usize,
     /// Renders the metrics for `GET /metrics`; without one that route answers 404.
     pub metrics: Option<MetricsRenderer>,
+    /// The process's resources and open connections (for `/llm/health/details`); the server passes
+    /// [`ProcessMonitor::on_connect`] to `HttpServer::on_connect` so connections are counted.
+    pub process: ProcessMonitor,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -23,6 +27,7 @@ impl std::fmt::Debug for ApiState {
             .field("gateway", &self.gateway)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("metrics", &self.metrics.is_some())
+            .field("process", &self.process)
             .finish()
     }
 }

@@ -134,6 +134,11 @@ impl Authenticator {
         }
     }
 
+    /// Whether an admin key is configured.
+    pub fn has_admin(&self) -> bool {
+        self.admin.is_some()
+    }
+
     /// Whether a presented key is the admin key. With no admin key configured, nothing is.
     pub fn admin(&self, presented: Option<&str>) -> bool {
         match (self.admin, presented) {

@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 use llm_cache::{AnswerCache, CachePolicy, MemoryCache, RedisCache, RedisSettings, ResponseCache};
 use llm_core::{ChatResponse, ChunkStream, LlmError, ProviderId, QuotaHeaders, RequestId};
 use llm_ratelimit::{RateLimiter, RedisLimitSettings, RedisLimitStore};
+use llm_redis::{RedisDiagnostics, RedisPool};
 use llm_validation::{ContentFilter, TokenCounter};
 use secrecy::ExposeSecret;
 
 use crate::auth::{Authenticator, ClientAuth, Principal};
 use crate::config::{CacheBackend, CacheConfig, Config, LimitSettings, ProviderConfig, ValidationConfig};
-use crate::health::{HealthMonitor, OverallHealth, probe};
+use crate::health::{HealthMonitor, OverallHealth, ProviderDetails, probe};
 use crate::providers::build_provider;
 use crate::registry::{ProviderRegistry, ProviderSnapshot};
 use crate::response_cache::{CacheDirective, CacheStatus};
@@ -117,6 +118,8 @@ pub struct Gateway {
     pub(crate) validation: ValidationConfig,
     pub(crate) tokens: TokenCounter,
     pub(crate) filter: CompiledFilter,
+    /// A one-connection pool for health details, when Redis is configured.
+    diagnostics_redis: Option<RedisPool>,
 }
 
 /// The content filter, compiled once.
@@ -161,6 +164,7 @@ impl Gateway {
                 ContentFilter::new(config.content_filters.clone())
                     .map_err(|error| LlmError::internal(format!("content_filters: {error}")))?,
             ),
+            diagnostics_redis: diagnostics_redis(config).await?,
         })
     }
 
@@ -172,6 +176,11 @@ impl Gateway {
     /// Whether a presented key is the admin key.
     pub fn is_admin(&self, presented: Option<&str>) -> bool {
         self.auth.admin(presented)
+    }
+
+    /// Whether an admin key is configured.
+    pub fn has_admin_key(&self) -> bool {
+        self.auth.has_admin()
     }
 
     /// The header that names the user when client authentication is off (lower case).
@@ -202,6 +211,24 @@ impl Gateway {
     /// The overall health verdict.
     pub fn health(&self) -> OverallHealth {
         OverallHealth::of(&self.registry)
+    }
+
+    /// Each provider's probe and recent traffic, in configured order.
+    pub fn provider_details(&self) -> Vec<ProviderDetails> {
+        self.registry
+            .snapshot()
+            .iter()
+            .map(|entry| ProviderDetails::of(entry))
+            .collect()
+    }
+
+    /// Redis as a PING and `INFO memory` see it now (bounded by the Redis timeout); `None` when no
+    /// Redis is configured.
+    pub async fn redis_diagnostics(&self) -> Option<RedisDiagnostics> {
+        match &self.diagnostics_redis {
+            Some(pool) => Some(pool.diagnose().await),
+            None => None,
+        }
     }
 
     /// Every provider, without secrets.
@@ -295,6 +322,22 @@ async fn build_limiter(config: &Config) -> Result<RateLimiter, LlmError> {
         _ => None,
     };
     Ok(RateLimiter::new(config.rate_limits.clone(), redis))
+}
+
+/// The pool health details use, when Redis is configured.
+async fn diagnostics_redis(config: &Config) -> Result<Option<RedisPool>, LlmError> {
+    let Some(redis) = &config.redis else {
+        return Ok(None);
+    };
+    let settings = RedisSettings {
+        url: redis.url.expose_secret().to_owned(),
+        pool_size: 1,
+        command_timeout: redis.timeout,
+    };
+    RedisPool::connect(&settings, "redis diagnostics")
+        .await
+        .map(Some)
+        .map_err(|error| LlmError::internal(format!("redis: {error}")))
 }
 
 /// The tokenizer, loaded at start rather than on the first request.

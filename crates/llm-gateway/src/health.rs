@@ -1,4 +1,5 @@
-//! Provider health: free periodic probes and the readiness verdict.
+//! Provider health: free periodic probes, the readiness verdict, and the detailed report that adds
+//! each provider's real traffic (its [`TrafficWindow`](crate::traffic::TrafficWindow)) and Redis.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +9,12 @@ use llm_core::{ErrorKind, LlmError, ProviderId};
 use serde::Serialize;
 
 use crate::registry::{HealthStatus, ProviderEntry, ProviderHealthRecord, ProviderRegistry};
+use crate::traffic::TrafficSummary;
+
+/// A provider's error rate over the window at or above which it is `degraded` though its probe passes.
+pub const DEGRADED_ERROR_RATE: f64 = 0.5;
+/// Calls the window needs before its error rate judges a provider.
+pub const DEGRADED_MIN_CALLS: usize = 5;
 
 /// The gateway's overall health.
 #[derive(Clone, Debug, Serialize)]
@@ -60,6 +67,53 @@ impl OverallHealth {
             status,
             ready: healthy > 0,
             providers,
+        }
+    }
+}
+
+/// One provider in the detailed health report: its probe and its real traffic.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProviderDetails {
+    pub id: ProviderId,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub enabled: bool,
+    /// `healthy`, `degraded` (the probe passes but recent calls fail at [`DEGRADED_ERROR_RATE`] or
+    /// more), `unhealthy` (the last probe failed), `unknown` (not probed yet) or `disabled`.
+    pub state: &'static str,
+    /// The last free probe.
+    pub probe: Option<ProviderHealthRecord>,
+    /// Recent calls from real traffic.
+    pub traffic: TrafficSummary,
+}
+
+impl ProviderDetails {
+    /// Reads one provider's probe and traffic window.
+    pub fn of(entry: &ProviderEntry) -> Self {
+        let probe = entry.health();
+        let traffic = entry.traffic().summary();
+        let state = if !entry.is_enabled() {
+            "disabled"
+        } else {
+            match probe.as_ref().map(|record| record.status) {
+                None => "unknown",
+                Some(HealthStatus::Unhealthy) => "unhealthy",
+                Some(HealthStatus::Healthy)
+                    if traffic.requests >= DEGRADED_MIN_CALLS
+                        && traffic.error_rate >= DEGRADED_ERROR_RATE =>
+                {
+                    "degraded"
+                }
+                Some(HealthStatus::Healthy) => "healthy",
+            }
+        };
+        Self {
+            id: entry.id().clone(),
+            kind: entry.provider().kind(),
+            enabled: entry.is_enabled(),
+            state,
+            probe,
+            traffic,
         }
     }
 }

@@ -29,11 +29,13 @@ mod registry;
 mod response_cache;
 mod router;
 mod single_flight;
+pub mod traffic;
 
 pub use auth::{ClientAuth, Principal};
 pub use config::{CacheMode, Config, ConfigError, ProviderConfig, ProviderSpec};
 pub use gateway::{Caller, Completion, CompletionStream, Gateway, RequestContext};
-pub use health::{HealthMonitor, OverallHealth, ProviderHealthView};
+pub use health::{HealthMonitor, OverallHealth, ProviderDetails, ProviderHealthView};
+pub use llm_redis::RedisDiagnostics;
 pub use providers::build_provider;
 pub use registry::{HealthStatus, ProviderEntry, ProviderHealthRecord, ProviderRegistry, ProviderSnapshot};
 pub use response_cache::{CacheDirective, CacheStatus};

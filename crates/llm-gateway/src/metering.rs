@@ -10,11 +10,13 @@
 //! - `llm_cache_requests_total{result="bypass"}`: requests that did not look in the cache (hits and
 //!   misses are counted by the cache itself).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use llm_core::{ChatChunk, LlmError, ProviderId, Usage};
 
 use crate::observed::ChunkObserver;
+use crate::registry::ProviderEntry;
 
 /// Records a provider call's duration.
 pub(crate) fn provider_call(provider: &ProviderId, elapsed: Duration) {
@@ -54,29 +56,45 @@ pub(crate) fn cache_bypass() {
 }
 
 /// Watches a provider's stream: the time to the first chunk with content, the errors it carries,
-/// and the usage it reported (the last usage chunk, counted once when the stream ends or is dropped).
+/// the usage it reported (the last usage chunk, counted once when the stream ends or is dropped) and
+/// its outcome in the provider's traffic window (once: failed at its first error, else answered when
+/// it ends or the client leaves).
 pub(crate) struct StreamMeter {
-    provider: ProviderId,
+    entry: Arc<ProviderEntry>,
     model: String,
     started: Instant,
+    open_latency: Duration,
     first_token_seen: bool,
+    outcome_recorded: bool,
     usage: Option<Usage>,
 }
 
 impl StreamMeter {
-    pub(crate) fn new(provider: ProviderId, model: String, started: Instant) -> Self {
+    /// A meter for a stream that `started` opening at the provider and took `open_latency` to open.
+    pub(crate) fn new(
+        entry: Arc<ProviderEntry>,
+        model: String,
+        started: Instant,
+        open_latency: Duration,
+    ) -> Self {
         Self {
-            provider,
+            entry,
             model,
             started,
+            open_latency,
             first_token_seen: false,
+            outcome_recorded: false,
             usage: None,
         }
     }
 
-    fn flush_usage(&mut self) {
+    fn finish(&mut self, error: Option<&LlmError>) {
+        if !self.outcome_recorded {
+            self.outcome_recorded = true;
+            self.entry.traffic().record(self.open_latency, error);
+        }
         if let Some(usage) = self.usage.take() {
-            tokens(&self.provider, &self.model, &usage);
+            tokens(self.entry.id(), &self.model, &usage);
         }
     }
 }
@@ -99,22 +117,25 @@ impl ChunkObserver for StreamMeter {
             Ok(chunk) => {
                 if !self.first_token_seen && has_content(chunk) {
                     self.first_token_seen = true;
-                    metrics::histogram!("llm_time_to_first_token_seconds", "provider" => self.provider.to_string())
+                    metrics::histogram!("llm_time_to_first_token_seconds", "provider" => self.entry.id().to_string())
                         .record(self.started.elapsed().as_secs_f64());
                 }
                 if let Some(usage) = &chunk.usage {
                     self.usage = Some(usage.clone());
                 }
             }
-            Err(error) => provider_error(&self.provider, error),
+            Err(error) => {
+                provider_error(self.entry.id(), error);
+                self.finish(Some(error));
+            }
         }
     }
 
     fn end(&mut self) {
-        self.flush_usage();
+        self.finish(None);
     }
 
     fn dropped(&mut self) {
-        self.flush_usage();
+        self.finish(None);
     }
 }

@@ -95,6 +95,7 @@ impl Gateway {
             provider.complete(&route.upstream_model, &request),
         )
         .await?;
+        route.entry.traffic().record(upstream_latency, None);
         settle(ticket, response.usage.as_ref().map(|usage| usage.total_tokens));
         if let Some(usage) = &response.usage {
             metering::tokens(route.entry.id(), &route.upstream_model, usage);
@@ -156,7 +157,12 @@ impl Gateway {
             provider.stream(&route.upstream_model, &request),
         )
         .await?;
-        let meter = StreamMeter::new(route.entry.id().clone(), route.upstream_model.clone(), started);
+        let meter = StreamMeter::new(
+            route.entry.clone(),
+            route.upstream_model.clone(),
+            started,
+            upstream_latency,
+        );
         let mut chunks = observe(chunks, meter);
         if let Some(ticket) = ticket {
             chunks = observe(chunks, Settlement::new(ticket));
@@ -222,8 +228,10 @@ impl Gateway {
     }
 }
 
-/// Calls the provider, timing and metering the call; a failed call spent nothing we can know of, so
-/// the reservation comes back. Returns the result, when the call started and how long it took.
+/// Calls the provider, timing and metering the call; a failed call is recorded in the provider's
+/// traffic window and spent nothing we can know of, so the reservation comes back. Returns the result,
+/// when the call started and how long it took (success is recorded by the caller: a stream only
+/// succeeded once it ends).
 async fn timed_call<T>(
     route: &Route,
     ticket: &mut Option<Ticket>,
@@ -237,6 +245,7 @@ async fn timed_call<T>(
         Ok(value) => Ok((value, started, elapsed)),
         Err(error) => {
             metering::provider_error(route.entry.id(), &error);
+            route.entry.traffic().record(elapsed, Some(&error));
             settle(ticket.take(), Some(0));
             Err(error)
         }

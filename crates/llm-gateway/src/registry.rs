@@ -10,6 +10,8 @@ use std::time::Duration;
 use llm_core::{ErrorKind, LlmError, ModelInfo, Provider, ProviderId, unix_time_secs};
 use serde::Serialize;
 
+use crate::traffic::TrafficWindow;
+
 /// A provider's state as the last probe saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,6 +53,7 @@ pub struct ProviderEntry {
     enabled: AtomicBool,
     models: RwLock<Arc<Vec<ModelInfo>>>,
     health: RwLock<Option<ProviderHealthRecord>>,
+    traffic: TrafficWindow,
 }
 
 impl std::fmt::Debug for ProviderEntry {
@@ -70,6 +73,7 @@ impl ProviderEntry {
             enabled: AtomicBool::new(enabled),
             models: RwLock::new(Arc::new(Vec::new())),
             health: RwLock::new(None),
+            traffic: TrafficWindow::default(),
         }
     }
 
@@ -111,6 +115,11 @@ impl ProviderEntry {
     /// Records a health probe result.
     pub fn set_health(&self, record: ProviderHealthRecord) {
         *self.health.write().unwrap_or_else(PoisonError::into_inner) = Some(record);
+    }
+
+    /// Its recent calls from real traffic.
+    pub fn traffic(&self) -> &TrafficWindow {
+        &self.traffic
     }
 
     /// A serializable view without secrets.

@@ -9,6 +9,7 @@
 //! feature, [`testing`] finds a Redis for tests or starts a test-owned redis-server. It depends on no
 //! other gateway crate.
 
+mod diagnostics;
 mod error;
 mod error_log;
 mod pool;
@@ -16,6 +17,7 @@ mod settings;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use diagnostics::RedisDiagnostics;
 pub use error::RedisError;
 pub use error_log::ThrottledErrorLog;
 pub use pool::RedisPool;

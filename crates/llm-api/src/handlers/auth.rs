@@ -56,6 +56,16 @@ pub(crate) fn admin(request: &HttpRequest, state: &ApiState) -> Result<(), ApiEr
     admin_key(state, presented_key(request))
 }
 
+/// An operator route (diagnostics): the admin key when one is configured, else a client route, so a
+/// development gateway with no keys at all (loopback only) shows it openly.
+pub(crate) fn operator(request: &HttpRequest, state: &ApiState) -> Result<(), ApiError> {
+    if state.gateway.has_admin_key() {
+        admin(request, state)
+    } else {
+        client(request, state).map(|_| ())
+    }
+}
+
 /// Whether a presented key is the admin key; `authentication` when it is not.
 pub(crate) fn admin_key(state: &ApiState, key: Option<&str>) -> Result<(), ApiError> {
     if state.gateway.is_admin(key) {

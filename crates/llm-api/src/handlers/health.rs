@@ -1,12 +1,17 @@
 //! `GET /llm/health`: readiness, each provider's last probe, and the response cache;
-//! `GET /llm/health/live`: liveness (the process answers), whatever the providers do.
+//! `GET /llm/health/live`: liveness (the process answers), whatever the providers do;
+//! `GET /llm/health/details`: each provider's probe and real traffic, Redis, the cache and the
+//! process's resources (the admin key when one is configured, else as a client route).
 //!
 //! The cache never decides readiness: it fails open, so a dead Redis slows nothing and fails nothing.
 
-use actix_web::HttpResponse;
 use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse};
+use llm_core::unix_time_millis;
 use serde_json::json;
 
+use super::auth;
+use crate::error::ApiError;
 use crate::state::ApiState;
 
 /// 200 when at least one enabled provider is healthy, 503 otherwise; the body says why.
@@ -31,4 +36,29 @@ pub(crate) async fn health(state: Data<ApiState>) -> HttpResponse {
 /// gateway because an upstream is down.
 pub(crate) async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "live": true }))
+}
+
+/// Diagnostics: always 200 (readiness is `/llm/health`'s job); Redis is read with its own timeout,
+/// so a dead Redis delays this answer by at most that.
+pub(crate) async fn details(request: HttpRequest, state: Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    auth::operator(&request, &state)?;
+    let gateway = &state.gateway;
+    let health = gateway.health();
+    let cache = gateway.cache();
+    let (redis, cache_health) = futures::join!(gateway.redis_diagnostics(), cache.health());
+    let process = state.process.clone();
+    let system = tokio::task::spawn_blocking(move || process.report())
+        .await
+        .map_err(|error| llm_core::LlmError::internal(format!("reading process resources: {error}")))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(json!({
+            "status": health.status,
+            "ready": health.ready,
+            "checked_at_ms": unix_time_millis(),
+            "providers": gateway.provider_details(),
+            "redis": redis,
+            "cache": { "health": cache_health, "stats": cache.stats() },
+            "system": system,
+        })))
 }
