@@ -242,3 +242,41 @@ async fn the_schema_file_matches_introspection() {
         json!([{"name": "completeStream"}])
     );
 }
+
+#[tokio::test]
+async fn a_single_completion_is_labelled_like_rest_in_headers_and_metrics() {
+    let server = TestServer::start(CONFIG).await;
+    let client = client();
+    let response = client
+        .post(server.url("/graphql"))
+        .json(&json!({"query": COMPLETE, "variables": {"input": input("fast", "label me please")}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-llm-provider"], "mock");
+    let cache = response.headers()["x-llm-cache"].to_str().unwrap().to_owned();
+    assert!(cache == "miss" || cache == "bypass", "{cache}");
+    let body: Value = response.json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+
+    let metrics = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = format!(
+        "llm_requests_total{{api=\"graphql\",model=\"fast\",provider=\"mock\",status=\"200\",cache=\"{cache}\"}} 1"
+    );
+    assert!(
+        metrics.lines().any(|sample| sample == line),
+        "no `{line}` in:\n{metrics}"
+    );
+    assert!(
+        !metrics.contains("api=\"graphql\",model=\"unknown\""),
+        "{metrics}"
+    );
+}

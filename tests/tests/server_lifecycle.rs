@@ -137,23 +137,7 @@ async fn each_request_logs_one_structured_line_with_its_id_and_outcome() {
     assert_eq!(response.status(), 200);
     let _ = response.bytes().await.unwrap();
     // The line is written as the response leaves; wait for it (bounded).
-    let deadline = std::time::Instant::now() + STEP;
-    let line = loop {
-        let found = server.logs.lock().unwrap().iter().find_map(|line| {
-            let json: serde_json::Value = serde_json::from_str(line).ok()?;
-            (json["fields"]["message"] == "request finished" && json["span"]["request_id"] == "trace-me-42")
-                .then_some(json)
-        });
-        if let Some(line) = found {
-            break line;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no request line: {}",
-            server.all_logs()
-        );
-        tokio::task::yield_now().await;
-    };
+    let line = log_line(&server, "request finished", "trace-me-42").await;
     let fields = &line["fields"];
     assert_eq!(fields["api"], "openai");
     assert_eq!(fields["status"], 200);
@@ -168,4 +152,49 @@ async fn each_request_logs_one_structured_line_with_its_id_and_outcome() {
         !server.all_logs().contains("log me please"),
         "prompts are never logged"
     );
+}
+
+#[tokio::test]
+async fn a_stream_logs_its_outcome_and_tokens_when_it_ends() {
+    let server = TestServer::start("[[providers]]\nid = \"mock\"\ntype = \"mock\"\nchunks = 3\n").await;
+    let body = json!({"model": "mock/echo", "stream": true, "messages": [{"role": "user", "content": "stream me please"}]});
+    let response = client()
+        .post(server.url("/v1/chat/completions"))
+        .header("x-request-id", "stream-me-7")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().await.unwrap().ends_with(b"data: [DONE]\n\n"));
+    let line = log_line(&server, "stream finished", "stream-me-7").await;
+    let fields = &line["fields"];
+    assert_eq!(fields["outcome"], "completed");
+    assert_eq!(fields["provider"], "mock");
+    assert_eq!(fields["model"], "echo");
+    // Usage is counted even when the client did not ask for it in the stream.
+    assert_eq!(fields["prompt_tokens"], 3);
+    assert_eq!(fields["completion_tokens"], 3);
+    assert!(fields["duration_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(line["span"]["path"], "/v1/chat/completions");
+}
+
+/// The JSON log line with this message in the request span with this id; waits for it (bounded).
+async fn log_line(server: &TestServer, message: &str, request_id: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + STEP;
+    loop {
+        let found = server.logs.lock().unwrap().iter().find_map(|line| {
+            let json: serde_json::Value = serde_json::from_str(line).ok()?;
+            (json["fields"]["message"] == message && json["span"]["request_id"] == request_id).then_some(json)
+        });
+        if let Some(line) = found {
+            return line;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no `{message}` line for {request_id}: {}",
+            server.all_logs()
+        );
+        tokio::task::yield_now().await;
+    }
 }

@@ -9,6 +9,9 @@
 //!   first chunk with content;
 //! - `llm_cache_requests_total{result="bypass"}`: requests that did not look in the cache (hits and
 //!   misses are counted by the cache itself).
+//!
+//! A stream's end is also logged ("stream finished", in the request's span) with its outcome,
+//! duration and tokens, which the request's own log line cannot know when the headers go out.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,6 +70,8 @@ pub(crate) struct StreamMeter {
     first_token_seen: bool,
     outcome_recorded: bool,
     usage: Option<Usage>,
+    /// The request's span, for the "stream finished" line.
+    span: tracing::Span,
 }
 
 impl StreamMeter {
@@ -85,17 +90,31 @@ impl StreamMeter {
             first_token_seen: false,
             outcome_recorded: false,
             usage: None,
+            span: tracing::Span::current(),
         }
     }
 
-    fn finish(&mut self, error: Option<&LlmError>) {
-        if !self.outcome_recorded {
-            self.outcome_recorded = true;
-            self.entry.traffic().record(self.open_latency, error);
+    fn finish(&mut self, error: Option<&LlmError>, outcome: &'static str) {
+        let usage = self.usage.take();
+        if let Some(usage) = &usage {
+            tokens(self.entry.id(), &self.model, usage);
         }
-        if let Some(usage) = self.usage.take() {
-            tokens(self.entry.id(), &self.model, &usage);
+        if self.outcome_recorded {
+            return;
         }
+        self.outcome_recorded = true;
+        self.entry.traffic().record(self.open_latency, error);
+        tracing::info!(
+            parent: &self.span,
+            provider = %self.entry.id(),
+            model = %self.model,
+            outcome,
+            error = error.map(LlmError::code),
+            duration_ms = self.started.elapsed().as_secs_f64() * 1000.0,
+            prompt_tokens = usage.as_ref().map(|usage| usage.prompt_tokens),
+            completion_tokens = usage.as_ref().map(|usage| usage.completion_tokens),
+            "stream finished"
+        );
     }
 }
 
@@ -126,16 +145,16 @@ impl ChunkObserver for StreamMeter {
             }
             Err(error) => {
                 provider_error(self.entry.id(), error);
-                self.finish(Some(error));
+                self.finish(Some(error), "failed");
             }
         }
     }
 
     fn end(&mut self) {
-        self.finish(None);
+        self.finish(None, "completed");
     }
 
     fn dropped(&mut self) {
-        self.finish(None);
+        self.finish(None, "client_gone");
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::{Data, Payload};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use juniper::http::GraphQLBatchRequest;
 use juniper::{DefaultScalarValue, InputValue, ScalarValue, Variables};
 use juniper_graphql_ws::ConnectionConfig;
@@ -14,7 +14,8 @@ use super::{GraphQLContext, SCHEMA};
 use crate::body::{parse_json, read_limited};
 use crate::error::ApiError;
 use crate::handlers::auth::{self, admin_key, bearer_key, client_key, presented_key};
-use crate::handlers::context;
+use crate::handlers::{Served, context, record_upstream, record_usage, routed_ok};
+use crate::metrics::RequestedModel;
 use crate::state::ApiState;
 
 /// The subscription endpoint GraphiQL is pointed at.
@@ -40,10 +41,21 @@ pub(crate) async fn post(
         false,
     );
     let response = batch.execute(&SCHEMA, &graphql).await;
-    let mut answer = if response.is_ok() {
-        HttpResponse::Ok()
-    } else {
-        HttpResponse::BadRequest()
+    let served = graphql.take_served();
+    record_upstream(&request, served.iter().map(|served| served.upstream).sum());
+    let mut answer = match served.as_slice() {
+        // One completion: the same headers, metric labels and log fields as REST.
+        [one] if response.is_ok() => {
+            request.extensions_mut().insert(RequestedModel(one.model.clone()));
+            record_usage(&request, one.usage.as_ref());
+            routed_ok(Served {
+                provider: &one.provider,
+                cache: one.cache,
+                quota: one.quota.as_ref(),
+            })
+        }
+        _ if response.is_ok() => HttpResponse::Ok(),
+        _ => HttpResponse::BadRequest(),
     };
     Ok(answer.json(&response))
 }

@@ -16,12 +16,12 @@ mod query;
 mod subscription;
 mod types;
 
-use std::sync::{Arc, LazyLock};
-use std::time::Instant;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use juniper::{FieldError, FieldResult, RootNode};
-use llm_core::RequestId;
-use llm_gateway::{Principal, RequestContext};
+use llm_core::{ProviderId, QuotaHeaders, RequestId, Usage};
+use llm_gateway::{CacheStatus, Completion, Principal, RequestContext};
 
 use crate::error::ApiError;
 use crate::state::ApiState;
@@ -66,6 +66,20 @@ pub struct GraphQLContext {
     base: Result<RequestContext, FieldError>,
     /// Websocket connections carry many operations: each gets its own id and clock.
     per_operation: bool,
+    /// The completions this request's operations served, for its headers, metrics and log line.
+    served: Arc<Mutex<Vec<ServedCompletion>>>,
+}
+
+/// One completion an operation served.
+#[derive(Clone, Debug)]
+pub(crate) struct ServedCompletion {
+    /// The model the client asked for.
+    pub model: String,
+    pub provider: ProviderId,
+    pub cache: CacheStatus,
+    pub upstream: Duration,
+    pub usage: Option<Usage>,
+    pub quota: Option<QuotaHeaders>,
 }
 
 impl juniper::Context for GraphQLContext {}
@@ -84,7 +98,29 @@ impl GraphQLContext {
             admin: admin.map_err(gql),
             base: base.map_err(gql),
             per_operation,
+            served: Arc::default(),
         }
+    }
+
+    /// Notes a completion served for `model`.
+    pub(crate) fn note_served(&self, model: String, completion: &Completion) {
+        let served = ServedCompletion {
+            model,
+            provider: completion.provider.clone(),
+            cache: completion.cache,
+            upstream: completion.upstream_latency,
+            usage: completion.response.usage.clone(),
+            quota: completion.quota.clone(),
+        };
+        self.served
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(served);
+    }
+
+    /// The completions served so far, taken.
+    pub(crate) fn take_served(&self) -> Vec<ServedCompletion> {
+        std::mem::take(&mut *self.served.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// A client operation: the principal, or the authentication error REST would give.

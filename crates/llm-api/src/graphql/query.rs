@@ -19,7 +19,9 @@ impl Query {
     async fn complete(context: &GraphQLContext, input: CompletionInput) -> FieldResult<Completion> {
         let ctx = context.request_context(input.no_cache.unwrap_or(false))?;
         let chat = input.into_chat_request(false).map_err(gql)?;
+        let model = chat.model.clone();
         let completion = context.state.gateway.complete(&ctx, chat).await.map_err(gql)?;
+        context.note_served(model, &completion);
         let mut answer = Completion::from(&completion);
         answer.latency_ms = int(u64::try_from(ctx.received_at.elapsed().as_millis()).unwrap_or(u64::MAX));
         Ok(answer)
