@@ -7,6 +7,10 @@
 //!   work any server must do;
 //! - `engine/gateway_complete`: `Gateway::complete` (validate, route, provider);
 //! - `http/*`: the whole actix service: routing, header middleware, body limit, JSON, engine, response.
+//!
+//! `metrics_cost/*` runs the same HTTP requests with no metrics recorder (every `metrics` call a
+//! no-op) and with the Prometheus recorder the server installs (same buckets), and times one
+//! scrape's rendering: the price of observability on the hot path.
 
 // Benchmarks abort loudly on setup failure: a route that does not answer 200 is a broken bench.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -27,6 +31,7 @@ use llm_core::{ChatRequest, Provider, RequestId};
 use llm_gateway::config::from_toml;
 use llm_gateway::{Gateway, RequestContext};
 use llm_provider_mock::{MockProvider, MockSettings};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 /// What an OpenAI SDK sends for a short chat turn.
 const CHAT_BODY: &str = r#"{"model":"mock/echo","messages":[{"role":"system","content":"You are a concise senior site-reliability engineer."},{"role":"user","content":"Summarise the incident timeline for the checkout latency regression in three bullet points."}],"temperature":0.2,"max_completion_tokens":256,"user":"team-payments"}"#;
@@ -128,6 +133,36 @@ fn bench_end_to_end(c: &mut Criterion) {
             )
         });
     }
+    group.finish();
+
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), llm_api::DURATION_BUCKETS)
+        .unwrap()
+        .build_recorder();
+    let scrape = recorder.handle();
+    let mut group = c.benchmark_group("metrics_cost");
+    for (name, body) in [
+        ("v1_chat_completions", CHAT_BODY),
+        ("v1_chat_completions_stream", stream_body),
+    ] {
+        group.bench_function(format!("{name}/no_recorder"), |b| {
+            b.iter_batched(
+                || post("/v1/chat/completions", body),
+                |request| system.block_on(exchange(&app, request)),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function(format!("{name}/prometheus"), |b| {
+            b.iter_batched(
+                || post("/v1/chat/completions", body),
+                |request| {
+                    metrics::with_local_recorder(&recorder, || system.block_on(exchange(&app, request)))
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.bench_function("render_scrape", |b| b.iter(|| scrape.render()));
     group.finish();
 }
 

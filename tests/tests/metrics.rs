@@ -6,10 +6,10 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use support::prometheus::{self, Sample, sum, value};
 use support::{TestServer, client};
 
 /// Every request is limited to one per user per minute; each request below names its own user
@@ -32,45 +32,6 @@ type = "mock"
 failure = { kind = "provider_unavailable" }
 "#;
 
-/// One sample: the metric name and its labels, sorted.
-type Series = (String, BTreeMap<String, String>);
-
-/// Parses the text format's sample lines (`name{a="b",c="d"} value`); comments are skipped.
-fn parse(text: &str) -> Vec<(Series, f64)> {
-    let mut samples = Vec::new();
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (series, value) = line.rsplit_once(' ').unwrap();
-        let value: f64 = value.parse().unwrap();
-        let (name, labels) = match series.split_once('{') {
-            Some((name, rest)) => (name, rest.strip_suffix('}').unwrap()),
-            None => (series, ""),
-        };
-        let mut parsed = BTreeMap::new();
-        // Label values here hold no commas or quotes.
-        for pair in labels.split(',').filter(|pair| !pair.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap();
-            parsed.insert(key.to_owned(), value.trim_matches('"').to_owned());
-        }
-        samples.push(((name.to_owned(), parsed), value));
-    }
-    samples
-}
-
-/// The value of the one sample named `name` with exactly `labels`.
-fn value(samples: &[(Series, f64)], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let wanted: BTreeMap<String, String> = labels
-        .iter()
-        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-        .collect();
-    samples
-        .iter()
-        .find(|((sample, sample_labels), _)| sample == name && *sample_labels == wanted)
-        .map(|(_, value)| *value)
-}
-
 async fn send(
     client: &reqwest::Client,
     server: &TestServer,
@@ -91,11 +52,11 @@ fn chat(model: &str, text: &str, temperature: f64) -> serde_json::Value {
         "messages": [{"role": "user", "content": text}]})
 }
 
-async fn scrape(client: &reqwest::Client, server: &TestServer) -> Vec<(Series, f64)> {
+async fn scrape(client: &reqwest::Client, server: &TestServer) -> Vec<Sample> {
     let response = client.get(server.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4");
-    parse(&response.text().await.unwrap())
+    prometheus::parse(&response.text().await.unwrap())
 }
 
 #[tokio::test]
@@ -181,11 +142,7 @@ async fn metrics_count_a_known_sequence_exactly() {
     assert_eq!(requests("broken/echo", "broken", "503", "none"), Some(1.0));
     assert_eq!(requests("unknown", "unknown", "429", "none"), Some(1.0));
     assert_eq!(requests("unknown", "unknown", "400", "none"), Some(1.0));
-    let total: f64 = samples
-        .iter()
-        .filter(|((name, _), _)| name == "llm_requests_total")
-        .map(|(_, value)| value)
-        .sum();
+    let total = sum(&samples, "llm_requests_total", &[]);
     assert_eq!(total, 7.0, "/metrics itself is not counted");
 
     let cache = |result: &str| value(&samples, "llm_cache_requests_total", &[("result", result)]);
@@ -250,10 +207,12 @@ async fn metrics_count_a_known_sequence_exactly() {
         Some(1.0)
     );
     // Buckets are configured for durations: a histogram, not a summary.
-    assert!(samples.iter().any(
-        |((name, labels), _)| name == "llm_request_duration_seconds_bucket"
-            && labels.get("le").map(String::as_str) == Some("0.001")
-    ));
+    assert!(
+        samples
+            .iter()
+            .any(|(name, labels, _)| name == "llm_request_duration_seconds_bucket"
+                && labels.get("le").map(String::as_str) == Some("0.001"))
+    );
     assert!(value(&samples, "process_resident_memory_bytes", &[]).is_some_and(|bytes| bytes > 0.0));
     assert!(value(&samples, "process_cpu_seconds_total", &[]).is_some());
 }

@@ -23,7 +23,6 @@ const EXIT_SERVE_FAILED: u8 = 1;
 /// Parses the command line and runs the server until it is told to stop.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
     let source = ConfigSource {
         file: cli.config.clone(),
     };
@@ -56,12 +55,16 @@ pub fn run() -> ExitCode {
             ExitCode::from(EXIT_SERVE_FAILED)
         };
     }
-    match actix_web::rt::System::new().block_on(serve::serve(config)) {
+    let telemetry = telemetry::init(cli.log_format, &config.telemetry);
+    let code = match actix_web::rt::System::new().block_on(serve::serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "server failed");
             eprintln!("error: {error:#}");
             ExitCode::from(EXIT_SERVE_FAILED)
         }
-    }
+    };
+    // Spans still queued for export are sent before the process exits.
+    telemetry.shutdown();
+    code
 }

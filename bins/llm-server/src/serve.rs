@@ -70,11 +70,6 @@ pub(crate) async fn serve(config: Config) -> anyhow::Result<()> {
     served
 }
 
-/// Histogram buckets (seconds) for every `*_seconds` metric.
-const DURATION_BUCKETS: &[f64] = &[
-    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-];
-
 /// How often the recorder's histograms are compacted between scrapes.
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
@@ -82,7 +77,7 @@ const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 /// returns its renderer for `GET /metrics`, with the task that keeps it compact.
 fn install_metrics() -> anyhow::Result<(MetricsRenderer, JoinHandle<()>)> {
     let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), DURATION_BUCKETS)
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), llm_api::DURATION_BUCKETS)
         .context("metrics buckets")?
         .install_recorder()
         .context("installing the metrics recorder")?;

@@ -52,8 +52,21 @@ pub(crate) async fn stamp_headers(
     request.extensions_mut().insert(request_id.clone());
     let api = api_of(request.path());
     let guard = api.map(|api| InFlight::enter(api, started));
-    // Every log line of this request (the engine's included) carries its id.
-    let span = tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %request.path());
+    // Every log line of this request (the engine's included) carries its id; the outcome fields are
+    // recorded on the span too when the answer is known, so trace backends (OTLP) can search them.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %request.method(),
+        path = %request.path(),
+        api = tracing::field::Empty,
+        status = tracing::field::Empty,
+        model = tracing::field::Empty,
+        provider = tracing::field::Empty,
+        cache = tracing::field::Empty,
+        prompt_tokens = tracing::field::Empty,
+        completion_tokens = tracing::field::Empty,
+    );
     let mut response = next.call(request).instrument(span.clone()).await?;
     let upstream = response
         .request()
@@ -85,6 +98,15 @@ pub(crate) async fn stamp_headers(
         };
         crate::metrics::record_response(&labels, overhead.as_secs_f64());
         let usage = response.request().extensions().get::<AnswerUsage>().copied();
+        span.record("api", labels.api)
+            .record("status", labels.status)
+            .record("model", labels.model)
+            .record("provider", labels.provider)
+            .record("cache", labels.cache);
+        if let Some(usage) = usage {
+            span.record("prompt_tokens", usage.prompt_tokens)
+                .record("completion_tokens", usage.completion_tokens);
+        }
         tracing::info!(
             parent: &span,
             api = labels.api,

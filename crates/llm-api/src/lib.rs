@@ -8,6 +8,7 @@
 //! crate knows actix.
 
 mod body;
+mod dashboard;
 mod error;
 mod graphql;
 mod handlers;
@@ -20,7 +21,7 @@ mod state;
 
 pub use error::{ApiError, ErrorBody};
 pub use headers::{CACHE_HEADER, CACHE_TTL_HEADER, OVERHEAD_HEADER, PROVIDER_HEADER, REQUEST_ID_HEADER};
-pub use metrics::MetricsRenderer;
+pub use metrics::{DURATION_BUCKETS, MetricsRenderer};
 pub use process::{ProcessMonitor, ProcessReport};
 pub use routes::configure;
 pub use sse::{encode_openai_chunk, openai_sse};

@@ -24,6 +24,13 @@ use crate::state::ApiState;
 /// Renders the Prometheus text format; installed by the binary that owns the recorder.
 pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 
+/// Histogram buckets (seconds) for every `*_seconds` metric, fine below 1 ms for the gateway's own
+/// overhead; the exporter that renders these metrics should use them (the server does).
+pub const DURATION_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    30.0, 60.0,
+];
+
 /// The Prometheus text format's content type.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4";
 

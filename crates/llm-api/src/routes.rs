@@ -19,9 +19,14 @@ pub fn configure(config: &mut ServiceConfig) {
             // public
             .service(endpoint("/llm/health", [web::get().to(health::health)]))
             .service(endpoint("/llm/health/live", [web::get().to(health::live)]))
+            .service(endpoint("/dashboard", [web::get().to(crate::dashboard::page)]))
+            .service(endpoint(
+                "/dashboard/data",
+                [web::get().to(crate::dashboard::data)],
+            ))
+            .service(endpoint("/metrics", [web::get().to(metrics)]))
             // the admin key when one is configured, else as a client route
             .service(endpoint("/llm/health/details", [web::get().to(health::details)]))
-            .service(endpoint("/metrics", [web::get().to(metrics)]))
             // a client key, when client keys are configured
             .service(endpoint("/llm/complete", [web::post().to(simple::complete)]))
             .service(endpoint(

@@ -29,5 +29,6 @@ pub use request::{
     ResponseFormat, Role, Stop, StreamOptions, Tool,
 };
 pub use response::{
-    AssistantMessage, ChatResponse, Choice, FinishReason, FunctionCall, ToolCall, Usage, unix_time_millis, unix_time_secs,
+    AssistantMessage, ChatResponse, Choice, FinishReason, FunctionCall, ToolCall, Usage, unix_time_millis,
+    unix_time_secs,
 };

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub mod chromium;
 pub mod graphql;
+pub mod prometheus;
 pub mod redis;
 
 use futures::StreamExt;

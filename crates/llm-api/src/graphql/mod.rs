@@ -110,7 +110,7 @@ impl GraphQLContext {
             cache: completion.cache,
             upstream: completion.upstream_latency,
             usage: completion.response.usage.clone(),
-            quota: completion.quota.clone(),
+            quota: completion.quota,
         };
         self.served
             .lock()

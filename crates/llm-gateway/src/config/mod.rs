@@ -79,6 +79,20 @@ pub struct Config {
     pub validation: ValidationConfig,
     /// Content filter rules (checked to compile).
     pub content_filters: Vec<FilterRuleConfig>,
+    /// OpenTelemetry trace export.
+    pub telemetry: TelemetryConfig,
+}
+
+/// OpenTelemetry trace export; it takes effect only in a build with llm-server's `otlp` feature.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TelemetryConfig {
+    /// The collector's OTLP/HTTP base URL, http or https, with no trailing `/`: spans go to
+    /// `<otlp_endpoint>/v1/traces`. `None`: no export.
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` resource attribute.
+    pub service_name: String,
+    /// The share of traces exported, 0.0 to 1.0.
+    pub sample_ratio: f64,
 }
 
 /// Payload caps and token limits.

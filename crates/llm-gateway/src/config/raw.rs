@@ -32,6 +32,40 @@ pub struct RawConfig {
     #[serde(default)]
     /// `[[content_filters]]`, in the validation crate's own shape.
     pub content_filters: Vec<FilterRuleConfig>,
+    #[serde(default)]
+    pub telemetry: RawTelemetry,
+}
+
+/// `[telemetry]`: OpenTelemetry trace export (only in a build with the `otlp` feature).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelemetry {
+    /// The collector's OTLP/HTTP base URL (`/v1/traces` is appended); absent or empty: no export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` resource attribute of exported spans.
+    #[serde(default = "default_service_name")]
+    pub service_name: String,
+    /// The share of traces exported, 0.0 to 1.0.
+    #[serde(default = "default_sample_ratio")]
+    pub sample_ratio: f64,
+}
+
+impl Default for RawTelemetry {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: default_service_name(),
+            sample_ratio: default_sample_ratio(),
+        }
+    }
+}
+
+fn default_service_name() -> String {
+    "llm-gateway".to_owned()
+}
+fn default_sample_ratio() -> f64 {
+    1.0
 }
 
 /// `[validation]`: payload caps and token limits. Absent values keep the built-in defaults.

@@ -14,12 +14,13 @@ use llm_ratelimit::{OnStoreError, Rule, RuleError, Scope, Unit, parse_window};
 use llm_validation::{ContentFilter, FilterRuleConfig, PayloadLimits};
 
 use super::raw::{
-    RawAuth, RawCache, RawConfig, RawLimits, RawModelAlias, RawRateLimit, RawRedis, RawValidation,
+    RawAuth, RawCache, RawConfig, RawLimits, RawModelAlias, RawRateLimit, RawRedis, RawTelemetry,
+    RawValidation,
 };
 use super::secret::resolve_secret;
 use super::{
     CacheBackend, CacheConfig, CacheMode, Config, ConfigError, Deployment, HealthConfig, LimitSettings,
-    ModelAlias, RedisConfig, ServerConfig, ValidationConfig,
+    ModelAlias, RedisConfig, ServerConfig, TelemetryConfig, ValidationConfig,
 };
 use crate::auth::{Authenticator, ClientKey, hash_key, parse_key_hash};
 
@@ -84,6 +85,7 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
     let auth = validate_auth(&raw.auth, env)?;
     let validation = validate_validation(&raw.validation)?;
     let content_filters = validate_filters(&raw.content_filters)?;
+    let telemetry = validate_telemetry(&raw.telemetry)?;
 
     Ok(Config {
         server: ServerConfig {
@@ -104,6 +106,7 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
         auth,
         validation,
         content_filters,
+        telemetry,
     })
 }
 
@@ -390,4 +393,151 @@ fn validate_filters(rules: &[FilterRuleConfig]) -> Result<Vec<FilterRuleConfig>,
     ContentFilter::new(rules.to_vec())
         .map_err(|error| ConfigError::invalid("content_filters", error.to_string()))?;
     Ok(rules.to_vec())
+}
+
+fn validate_telemetry(raw: &RawTelemetry) -> Result<TelemetryConfig, ConfigError> {
+    let otlp_endpoint = match raw.otlp_endpoint.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(endpoint) => Some(validate_otlp_endpoint(endpoint)?),
+    };
+    let service_name = raw.service_name.trim();
+    if service_name.is_empty() || service_name.chars().any(char::is_control) {
+        return Err(ConfigError::invalid(
+            "telemetry.service_name",
+            "must be a non-empty name without control characters",
+        ));
+    }
+    if !(0.0..=1.0).contains(&raw.sample_ratio) {
+        return Err(ConfigError::invalid(
+            "telemetry.sample_ratio",
+            format!("`{}` is not between 0.0 and 1.0", raw.sample_ratio),
+        ));
+    }
+    Ok(TelemetryConfig {
+        otlp_endpoint,
+        service_name: service_name.to_owned(),
+        sample_ratio: raw.sample_ratio,
+    })
+}
+
+/// An http(s) base URL without credentials, query or fragment, returned without its trailing `/`.
+fn validate_otlp_endpoint(endpoint: &str) -> Result<String, ConfigError> {
+    const KEY: &str = "telemetry.otlp_endpoint";
+    let url = llm_provider_http::reqwest::Url::parse(endpoint)
+        .map_err(|error| ConfigError::invalid(KEY, format!("`{endpoint}` is not a URL ({error})")))?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err(ConfigError::invalid(
+            KEY,
+            format!("`{endpoint}` is not an http:// or https:// URL"),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::invalid(
+            KEY,
+            "must not hold credentials; pass them as headers in OTEL_EXPORTER_OTLP_HEADERS",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::invalid(KEY, "must have no query or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ConfigError, TelemetryConfig, from_toml};
+
+    fn telemetry(section: &str) -> Result<TelemetryConfig, ConfigError> {
+        from_toml(&format!("[telemetry]\n{section}"), &|_| None).map(|config| config.telemetry)
+    }
+
+    fn error_key(section: &str) -> String {
+        match telemetry(section) {
+            Err(ConfigError::Invalid { key, .. }) => key,
+            other => format!("not an invalid value: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn telemetry_defaults_export_nothing() {
+        let defaults = from_toml("", &|_| None).map(|config| config.telemetry);
+        assert_eq!(
+            defaults.ok(),
+            Some(TelemetryConfig {
+                otlp_endpoint: None,
+                service_name: "llm-gateway".to_owned(),
+                sample_ratio: 1.0,
+            })
+        );
+        assert_eq!(
+            telemetry("otlp_endpoint = \"\"")
+                .ok()
+                .and_then(|t| t.otlp_endpoint),
+            None
+        );
+    }
+
+    #[test]
+    fn telemetry_accepts_http_and_https_endpoints() {
+        let config = telemetry(
+            "otlp_endpoint = \"http://collector:4318/\"\nservice_name = \"gw-eu\"\nsample_ratio = 0.25",
+        );
+        assert_eq!(
+            config.ok(),
+            Some(TelemetryConfig {
+                otlp_endpoint: Some("http://collector:4318".to_owned()),
+                service_name: "gw-eu".to_owned(),
+                sample_ratio: 0.25,
+            })
+        );
+        let https = telemetry("otlp_endpoint = \"https://otel.example.com/otlp\"\nsample_ratio = 0");
+        assert_eq!(
+            https.ok().and_then(|t| t.otlp_endpoint).as_deref(),
+            Some("https://otel.example.com/otlp")
+        );
+    }
+
+    #[test]
+    fn telemetry_refuses_bad_endpoints_naming_the_key() {
+        for endpoint in [
+            "collector:4318",
+            "not a url",
+            "grpc://collector:4317",
+            "ftp://collector",
+            "http://user:pass@collector:4318",
+            "http://collector:4318?x=1",
+            "http://collector:4318#top",
+        ] {
+            assert_eq!(
+                error_key(&format!("otlp_endpoint = \"{endpoint}\"")),
+                "telemetry.otlp_endpoint",
+                "{endpoint}"
+            );
+        }
+    }
+
+    #[test]
+    fn telemetry_refuses_bad_ratio_and_name() {
+        for ratio in ["-0.1", "1.5", "nan", "inf"] {
+            assert_eq!(
+                error_key(&format!("sample_ratio = {ratio}")),
+                "telemetry.sample_ratio",
+                "{ratio}"
+            );
+        }
+        assert_eq!(error_key("service_name = \" \""), "telemetry.service_name");
+    }
+
+    #[test]
+    fn telemetry_refuses_unknown_keys() {
+        let error = telemetry("otlp_headers = \"x\"")
+            .err()
+            .map(|error| error.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|message| message.contains("otlp_headers")),
+            "{error:?}"
+        );
+    }
 }
