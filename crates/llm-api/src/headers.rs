@@ -24,6 +24,12 @@ pub const PROVIDER_HEADER: &str = "x-llm-provider";
 pub const CACHE_HEADER: &str = "x-llm-cache";
 /// The TTL in seconds a client asks for its answer's cache entry.
 pub const CACHE_TTL_HEADER: &str = "x-llm-cache-ttl";
+/// The whole request's deadline in milliseconds a client asks for (bounded by configuration).
+pub const TIMEOUT_HEADER: &str = "x-llm-timeout-ms";
+/// Provider attempts the answer took (retries, other deployments and fallbacks included).
+pub const ATTEMPTS_HEADER: &str = "x-llm-attempts";
+/// The fallback model that answered, when the requested one could not.
+pub const FALLBACK_HEADER: &str = "x-llm-fallback";
 
 /// Time a handler spent waiting on a provider; handlers insert it into the request's extensions.
 #[derive(Clone, Copy, Debug)]

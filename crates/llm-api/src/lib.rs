@@ -20,7 +20,10 @@ mod sse;
 mod state;
 
 pub use error::{ApiError, ErrorBody};
-pub use headers::{CACHE_HEADER, CACHE_TTL_HEADER, OVERHEAD_HEADER, PROVIDER_HEADER, REQUEST_ID_HEADER};
+pub use headers::{
+    ATTEMPTS_HEADER, CACHE_HEADER, CACHE_TTL_HEADER, FALLBACK_HEADER, OVERHEAD_HEADER, PROVIDER_HEADER,
+    REQUEST_ID_HEADER, TIMEOUT_HEADER,
+};
 pub use metrics::{DURATION_BUCKETS, MetricsRenderer};
 pub use process::{ProcessMonitor, ProcessReport};
 pub use routes::configure;

@@ -16,12 +16,15 @@ use llm_validation::{ContentFilter, TokenCounter};
 use secrecy::ExposeSecret;
 
 use crate::auth::{Authenticator, ClientAuth, Principal};
-use crate::config::{CacheBackend, CacheConfig, Config, LimitSettings, ProviderConfig, ValidationConfig};
+use crate::config::{
+    CacheBackend, CacheConfig, Config, LimitSettings, ProviderConfig, RoutingConfig, ValidationConfig,
+};
 use crate::health::{HealthMonitor, OverallHealth, ProviderDetails, probe};
 use crate::providers::build_provider;
-use crate::registry::{ProviderRegistry, ProviderSnapshot};
+use crate::registry::{ProviderEntry, ProviderRegistry, ProviderSnapshot};
 use crate::response_cache::{CacheDirective, CacheStatus};
 use crate::router::Router;
+use crate::routing::deployment::DeploymentStates;
 use crate::single_flight::SingleFlight;
 
 /// Per-request facts the API layer hands to the engine.
@@ -37,6 +40,9 @@ pub struct RequestContext {
     pub caller: Caller,
     /// The authenticated client key, when client keys are configured.
     pub principal: Option<Principal>,
+    /// The deadline the client asked for (`x-llm-timeout-ms`), checked against
+    /// `routing.max_timeout_ms`; `None`: `routing.timeout_ms`.
+    pub timeout: Option<Duration>,
 }
 
 /// What the API layer knows about the caller. The user for rate limits is, in order: the
@@ -60,6 +66,7 @@ impl RequestContext {
             cache: CacheDirective::default(),
             caller: Caller::default(),
             principal: None,
+            timeout: None,
         }
     }
 }
@@ -77,6 +84,10 @@ pub struct Completion {
     pub upstream_latency: Duration,
     /// The request's rate-limit state, when limits apply to it.
     pub quota: Option<QuotaHeaders>,
+    /// Provider attempts made (0 for a cache hit).
+    pub attempts: u32,
+    /// The fallback model that answered, when the requested one could not.
+    pub fallback: Option<String>,
 }
 
 impl Completion {
@@ -98,6 +109,10 @@ pub struct CompletionStream {
     pub upstream_latency: Duration,
     /// The request's rate-limit state, when limits apply to it.
     pub quota: Option<QuotaHeaders>,
+    /// Provider attempts made before the stream's first content (0 for a cache hit).
+    pub attempts: u32,
+    /// The fallback model that answers, when the requested one could not.
+    pub fallback: Option<String>,
     /// The chunks; a failure mid-stream is an `Err` item, after which the stream ends.
     pub chunks: ChunkStream,
 }
@@ -114,6 +129,7 @@ pub struct Gateway {
     pub(crate) flights: SingleFlight,
     pub(crate) limiter: Arc<RateLimiter>,
     pub(crate) limits: LimitSettings,
+    pub(crate) routing: RoutingConfig,
     auth: Authenticator,
     pub(crate) validation: ValidationConfig,
     pub(crate) tokens: TokenCounter,
@@ -148,7 +164,12 @@ impl Gateway {
         );
         monitor.probe_all().await;
         Ok(Self {
-            router: Router::new(config.models.clone(), registry.clone()),
+            router: Router::new(
+                config.models.clone(),
+                registry.clone(),
+                Arc::new(DeploymentStates::new(config.routing.breaker.clone())),
+            ),
+            routing: config.routing.clone(),
             registry,
             monitor,
             probe_timeout: config.health.probe_timeout,
@@ -218,7 +239,7 @@ impl Gateway {
         self.registry
             .snapshot()
             .iter()
-            .map(|entry| ProviderDetails::of(entry))
+            .map(|entry| ProviderDetails::of(entry, self.router.deployments()))
             .collect()
     }
 
@@ -236,8 +257,21 @@ impl Gateway {
         self.registry
             .snapshot()
             .iter()
-            .map(|entry| entry.snapshot())
+            .map(|entry| self.provider_snapshot(entry))
             .collect()
+    }
+
+    /// One provider without secrets, with its deployments' state.
+    pub fn provider_snapshot(&self, entry: &ProviderEntry) -> ProviderSnapshot {
+        let mut snapshot = entry.snapshot();
+        snapshot.deployments = self
+            .router
+            .deployments()
+            .for_provider(entry.id().as_str())
+            .iter()
+            .map(|state| state.snapshot())
+            .collect();
+        snapshot
     }
 
     /// Model names a client can use: the aliases, then `provider/model` for every enabled provider.
@@ -267,13 +301,16 @@ impl Gateway {
     pub async fn replace_provider(&self, config: &ProviderConfig) -> Result<(), LlmError> {
         let provider = build_provider(config)?;
         let entry = self.registry.replace(provider, config.enabled)?;
+        self.router.deployments().remove_provider(config.id.as_str());
         probe(&entry, self.probe_timeout).await;
         Ok(())
     }
 
     /// Removes a provider at run time; requests already on it finish.
     pub fn remove_provider(&self, id: &str) -> Result<(), LlmError> {
-        self.registry.remove(id).map(|_| ())
+        self.registry.remove(id)?;
+        self.router.deployments().remove_provider(id);
+        Ok(())
     }
 }
 

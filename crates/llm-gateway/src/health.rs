@@ -9,6 +9,7 @@ use llm_core::{ErrorKind, LlmError, ProviderId};
 use serde::Serialize;
 
 use crate::registry::{HealthStatus, ProviderEntry, ProviderHealthRecord, ProviderRegistry};
+use crate::routing::deployment::{DeploymentSnapshot, DeploymentStates};
 use crate::traffic::TrafficSummary;
 
 /// A provider's error rate over the window at or above which it is `degraded` though its probe passes.
@@ -85,11 +86,13 @@ pub struct ProviderDetails {
     pub probe: Option<ProviderHealthRecord>,
     /// Recent calls from real traffic.
     pub traffic: TrafficSummary,
+    /// Each of its deployments that has been routed to, with its circuit breaker.
+    pub deployments: Vec<DeploymentSnapshot>,
 }
 
 impl ProviderDetails {
-    /// Reads one provider's probe and traffic window.
-    pub fn of(entry: &ProviderEntry) -> Self {
+    /// Reads one provider's probe, traffic window and deployments.
+    pub fn of(entry: &ProviderEntry, deployments: &DeploymentStates) -> Self {
         let probe = entry.health();
         let traffic = entry.traffic().summary();
         let state = if !entry.is_enabled() {
@@ -114,6 +117,11 @@ impl ProviderDetails {
             state,
             probe,
             traffic,
+            deployments: deployments
+                .for_provider(entry.id().as_str())
+                .iter()
+                .map(|state| state.snapshot())
+                .collect(),
         }
     }
 }

@@ -15,6 +15,7 @@
 //! API layer sits on top of it.
 
 mod admission;
+mod attempts;
 pub mod auth;
 pub mod config;
 mod gateway;
@@ -28,7 +29,9 @@ mod providers;
 mod registry;
 mod response_cache;
 mod router;
+pub mod routing;
 mod single_flight;
+mod stream_gate;
 pub mod traffic;
 
 pub use auth::{ClientAuth, Principal};

@@ -1,7 +1,7 @@
 //! The pipeline's metrics, through the `metrics` facade (whatever recorder the process installed):
 //!
-//! - `llm_provider_request_duration_seconds{provider}`: the provider call (for streams, until the
-//!   stream opened);
+//! - `llm_provider_request_duration_seconds{provider}`: each provider attempt (for streams, until
+//!   its first content);
 //! - `llm_provider_errors_total{provider,error_type}`: `error_type` is [`LlmError::code`];
 //! - `llm_tokens_total{provider,model,kind}`: `kind` is `prompt` or `completion`, `model` the upstream
 //!   model the request routed to; cache hits spent no provider tokens and are not counted;
@@ -20,6 +20,8 @@ use llm_core::{ChatChunk, LlmError, ProviderId, Usage};
 
 use crate::observed::ChunkObserver;
 use crate::registry::ProviderEntry;
+use crate::routing::deployment::DeploymentCall;
+use crate::stream_gate::has_content;
 
 /// Records a provider call's duration.
 pub(crate) fn provider_call(provider: &ProviderId, elapsed: Duration) {
@@ -72,15 +74,20 @@ pub(crate) struct StreamMeter {
     usage: Option<Usage>,
     /// The request's span, for the "stream finished" line.
     span: tracing::Span,
+    /// The deployment's call: judged when the stream ends or fails, dropped unjudged when the
+    /// client leaves.
+    call: Option<DeploymentCall>,
 }
 
 impl StreamMeter {
-    /// A meter for a stream that `started` opening at the provider and took `open_latency` to open.
+    /// A meter for a stream that `started` opening at the provider and took `open_latency` to its
+    /// first content, on the deployment's `call`.
     pub(crate) fn new(
         entry: Arc<ProviderEntry>,
         model: String,
         started: Instant,
         open_latency: Duration,
+        call: DeploymentCall,
     ) -> Self {
         Self {
             entry,
@@ -91,6 +98,7 @@ impl StreamMeter {
             outcome_recorded: false,
             usage: None,
             span: tracing::Span::current(),
+            call: Some(call),
         }
     }
 
@@ -104,6 +112,11 @@ impl StreamMeter {
         }
         self.outcome_recorded = true;
         self.entry.traffic().record(self.open_latency, error);
+        if let Some(call) = self.call.take()
+            && outcome != "client_gone"
+        {
+            call.finish(self.open_latency, error);
+        }
         tracing::info!(
             parent: &self.span,
             provider = %self.entry.id(),
@@ -116,18 +129,6 @@ impl StreamMeter {
             "stream finished"
         );
     }
-}
-
-/// Whether a chunk carries content: text or a tool call.
-fn has_content(chunk: &ChatChunk) -> bool {
-    chunk.choices.iter().any(|choice| {
-        choice
-            .delta
-            .content
-            .as_deref()
-            .is_some_and(|text| !text.is_empty())
-            || choice.delta.tool_calls.is_some()
-    })
 }
 
 impl ChunkObserver for StreamMeter {

@@ -1,26 +1,34 @@
-//! The request path: validate -> route -> admit -> cache lookup -> call provider -> settle -> store
-//! -> output filter.
+//! The request path: validate -> route -> admit -> cache lookup -> call provider (retries,
+//! deployments, fallbacks) -> settle -> store -> output filter.
 //!
-//! Routing comes before admission because limits are kept per provider and model. Validation is in
-//! `prepare`, admission and settlement in `admission`, the cache in `response_cache`, single flight
-//! in `single_flight`, the output filter in `output_filter`. The cache stores answers unfiltered, so
-//! each client's filter rules apply to hits too.
+//! Routing comes before admission because limits are kept per provider and model: the balancer's
+//! first pick is made then and is the first attempt. Validation is in `prepare`, admission and
+//! settlement in `admission`, the cache in `response_cache`, single flight in `single_flight`, the
+//! attempts in `attempts`, the stream's gate and deadline in `stream_gate`, the output filter in
+//! `output_filter`. The cache stores answers unfiltered, so each client's filter rules apply to hits
+//! too.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use llm_cache::{CachedAnswer, Lookup};
 use llm_core::{ChatRequest, ChatResponse, ChunkStream, LlmError, QuotaHeaders};
 
 use crate::admission::{self, Settlement, Ticket};
+use crate::attempts::{Answered, Attempts};
 use crate::gateway::{Completion, CompletionStream, Gateway, RequestContext};
 use crate::metering::{self, StreamMeter};
 use crate::observed::observe;
 use crate::output_filter::{FilteredStream, OutputRules, filter_response};
 use crate::prepare::Prepared;
 use crate::response_cache::{self, CachePlan, CacheStatus, Recording, RecordingTarget};
-use crate::router::Route;
+use crate::router::{Route, RoutePlan};
 use crate::single_flight::{Leader, Role};
+use crate::stream_gate::{until_first_content, with_deadline};
+
+/// The provider part of cache keys for `[models]` aliases (no provider id can contain `@`).
+static ALIAS_CACHE_SCOPE: std::sync::LazyLock<llm_core::ProviderId> =
+    std::sync::LazyLock::new(|| llm_core::ProviderId::new("@models"));
 
 /// How a request found its answer before calling the provider.
 enum Found {
@@ -33,11 +41,16 @@ enum Found {
 /// Everything both request shapes do before the provider call.
 struct Begun {
     request: ChatRequest,
+    /// The first attempt's deployment (the balancer's pick before admission).
     route: Route,
+    plan: RoutePlan,
+    first: Option<usize>,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
     ticket: Option<Ticket>,
     quota: Option<QuotaHeaders>,
     output: Option<OutputRules>,
-    plan: Option<CachePlan>,
+    plan_cache: Option<CachePlan>,
     found: (CacheStatus, Found),
 }
 
@@ -45,62 +58,88 @@ impl Gateway {
     /// validate and route -> admit -> cache lookup and single flight.
     async fn begin(&self, ctx: &RequestContext, request: ChatRequest) -> Result<Begun, LlmError> {
         let mut request = request;
-        let Prepared { route, prompt_tokens } = self.prepare(ctx, &mut request)?;
+        let (deadline, timeout) = self.deadline(ctx)?;
+        let Prepared {
+            route,
+            plan: routes,
+            first,
+            prompt_tokens,
+        } = self.prepare(ctx, &mut request)?;
         let ticket = self.admit(ctx, &request, &route, prompt_tokens).await?;
         let output = self.output_rules(ctx, &request);
         let quota = ticket.as_ref().map(Ticket::quota);
-        let plan = self.plan(ctx, &request, &route);
-        let found = self.find(plan.as_ref()).await;
+        let plan_cache = self.plan(ctx, &request, &route, &routes);
+        let found = self.find(plan_cache.as_ref()).await;
         Ok(Begun {
             request,
             route,
+            plan: routes,
+            first,
+            deadline,
+            timeout,
             ticket,
             quota,
             output,
-            plan,
+            plan_cache,
             found,
         })
     }
 
     /// A complete answer.
     pub async fn complete(&self, ctx: &RequestContext, request: ChatRequest) -> Result<Completion, LlmError> {
-        let Begun {
-            request,
-            route,
-            ticket,
-            quota,
-            output,
-            plan,
-            found,
-        } = self.begin(ctx, request).await?;
-        let (status, leader) = match found {
+        let begun = self.begin(ctx, request).await?;
+        let (status, leader) = match begun.found {
             (_, Found::Answer(answer)) => {
                 // A cached answer spent no provider tokens: the whole reservation comes back.
-                settle(ticket, Some(0));
+                settle(begun.ticket, Some(0));
                 return Ok(Completion {
-                    response: filtered(output.as_ref(), answer.response.clone()),
-                    provider: route.entry.id().clone(),
+                    response: filtered(begun.output.as_ref(), answer.response.clone()),
+                    provider: begun.route.entry.id().clone(),
                     cache: CacheStatus::Hit,
                     upstream_latency: Duration::ZERO,
-                    quota,
+                    quota: begun.quota,
+                    attempts: 0,
+                    fallback: None,
                 });
             }
             (status, Found::Call(leader)) => (status, leader),
         };
-        let mut ticket = ticket;
-        let provider = route.entry.provider();
-        let (response, _, upstream_latency) = timed_call(
-            &route,
-            &mut ticket,
-            provider.complete(&route.upstream_model, &request),
-        )
-        .await?;
-        route.entry.traffic().record(upstream_latency, None);
-        settle(ticket, response.usage.as_ref().map(|usage| usage.total_tokens));
+        let request = &begun.request;
+        let answered = self
+            .attempts(&begun.plan, begun.first, begun.deadline, begun.timeout)
+            .run(|route: Route| async move {
+                route
+                    .entry
+                    .provider()
+                    .complete(&route.upstream_model, request)
+                    .await
+            })
+            .await;
+        let Answered {
+            value: response,
+            route,
+            call,
+            latency,
+            attempts,
+            fallback,
+            ..
+        } = match answered {
+            Ok(answered) => answered,
+            Err(error) => {
+                settle(begun.ticket, Some(0));
+                return Err(error);
+            }
+        };
+        route.entry.traffic().record(latency, None);
+        call.finish(latency, None);
+        settle(
+            begun.ticket,
+            response.usage.as_ref().map(|usage| usage.total_tokens),
+        );
         if let Some(usage) = &response.usage {
             metering::tokens(route.entry.id(), &route.upstream_model, usage);
         }
-        if let Some(plan) = plan.filter(|plan| plan.write) {
+        if let Some(plan) = begun.plan_cache.filter(|plan| plan.write) {
             let answer = Arc::new(CachedAnswer {
                 response: response.clone(),
                 chunks: None,
@@ -112,11 +151,13 @@ impl Gateway {
             }
         }
         Ok(Completion {
-            response: filtered(output.as_ref(), response),
+            response: filtered(begun.output.as_ref(), response),
             provider: route.entry.id().clone(),
             cache: status,
-            upstream_latency,
-            quota,
+            upstream_latency: latency,
+            quota: begun.quota,
+            attempts,
+            fallback,
         })
     }
 
@@ -126,48 +167,62 @@ impl Gateway {
         ctx: &RequestContext,
         request: ChatRequest,
     ) -> Result<CompletionStream, LlmError> {
-        let Begun {
-            request,
-            route,
-            ticket,
-            quota,
-            output,
-            plan,
-            found,
-        } = self.begin(ctx, request).await?;
-        let (status, leader) = match found {
+        let begun = self.begin(ctx, request).await?;
+        let (status, leader) = match begun.found {
             (_, Found::Answer(answer)) => {
-                settle(ticket, Some(0));
+                settle(begun.ticket, Some(0));
                 return Ok(CompletionStream {
-                    provider: route.entry.id().clone(),
-                    model: route.upstream_model,
+                    provider: begun.route.entry.id().clone(),
+                    model: begun.route.upstream_model,
                     cache: CacheStatus::Hit,
                     upstream_latency: Duration::ZERO,
-                    quota,
-                    chunks: filtered_stream(output, response_cache::replay(&answer)),
+                    quota: begun.quota,
+                    attempts: 0,
+                    fallback: None,
+                    chunks: filtered_stream(begun.output, response_cache::replay(&answer)),
                 });
             }
             (status, Found::Call(leader)) => (status, leader),
         };
-        let mut ticket = ticket;
-        let provider = route.entry.provider();
-        let (chunks, started, upstream_latency) = timed_call(
-            &route,
-            &mut ticket,
-            provider.stream(&route.upstream_model, &request),
-        )
-        .await?;
+        let request = &begun.request;
+        let answered = self
+            .attempts(&begun.plan, begun.first, begun.deadline, begun.timeout)
+            .run(|route: Route| async move {
+                let chunks = route
+                    .entry
+                    .provider()
+                    .stream(&route.upstream_model, request)
+                    .await?;
+                until_first_content(chunks).await
+            })
+            .await;
+        let Answered {
+            value: chunks,
+            route,
+            call,
+            started,
+            latency,
+            attempts,
+            fallback,
+        } = match answered {
+            Ok(answered) => answered,
+            Err(error) => {
+                settle(begun.ticket, Some(0));
+                return Err(error);
+            }
+        };
         let meter = StreamMeter::new(
             route.entry.clone(),
             route.upstream_model.clone(),
             started,
-            upstream_latency,
+            latency,
+            call,
         );
-        let mut chunks = observe(chunks, meter);
-        if let Some(ticket) = ticket {
+        let mut chunks = observe(with_deadline(chunks, begun.deadline, begun.timeout), meter);
+        if let Some(ticket) = begun.ticket {
             chunks = observe(chunks, Settlement::new(ticket));
         }
-        if let Some(plan) = plan.filter(|plan| plan.write) {
+        if let Some(plan) = begun.plan_cache.filter(|plan| plan.write) {
             let target = RecordingTarget {
                 cache: self.cache.clone(),
                 plan,
@@ -179,10 +234,48 @@ impl Gateway {
             provider: route.entry.id().clone(),
             model: route.upstream_model,
             cache: status,
-            upstream_latency,
-            quota,
-            chunks: filtered_stream(output, chunks),
+            upstream_latency: latency,
+            quota: begun.quota,
+            attempts,
+            fallback,
+            chunks: filtered_stream(begun.output, chunks),
         })
+    }
+
+    /// The attempts over `plan`, bounded by the request's deadline.
+    fn attempts<'a>(
+        &'a self,
+        plan: &'a RoutePlan,
+        first: Option<usize>,
+        deadline: tokio::time::Instant,
+        timeout: Duration,
+    ) -> Attempts<'a> {
+        Attempts {
+            routing: &self.routing,
+            plan,
+            first,
+            deadline,
+            timeout,
+        }
+    }
+
+    /// The request's deadline: the client's `x-llm-timeout-ms` (at most `routing.max_timeout`), else
+    /// `routing.timeout`, from when the request arrived.
+    fn deadline(&self, ctx: &RequestContext) -> Result<(tokio::time::Instant, Duration), LlmError> {
+        let timeout = match ctx.timeout {
+            Some(asked) if asked.is_zero() || asked > self.routing.max_timeout => {
+                return Err(LlmError::invalid_param(
+                    "x-llm-timeout-ms",
+                    format!(
+                        "x-llm-timeout-ms must be between 1 and {} milliseconds",
+                        self.routing.max_timeout.as_millis()
+                    ),
+                ));
+            }
+            Some(asked) => asked,
+            None => self.routing.timeout,
+        };
+        Ok((tokio::time::Instant::from_std(ctx.received_at) + timeout, timeout))
     }
 
     async fn admit(
@@ -198,14 +291,31 @@ impl Gateway {
         admission::admit(&self.limiter, ctx, request, route, prompt_tokens + output_tokens).await
     }
 
-    fn plan(&self, ctx: &RequestContext, request: &ChatRequest, route: &Route) -> Option<CachePlan> {
-        response_cache::plan(
-            &self.cache_config,
-            ctx.cache,
-            request,
-            route.entry.id(),
-            &route.upstream_model,
-        )
+    /// The cache plan. An alias's answers are keyed by the alias, so every deployment the balancer
+    /// picks shares them; a direct route's by its provider and upstream model.
+    fn plan(
+        &self,
+        ctx: &RequestContext,
+        request: &ChatRequest,
+        route: &Route,
+        routes: &RoutePlan,
+    ) -> Option<CachePlan> {
+        match routes.groups.first().filter(|group| group.alias) {
+            Some(group) => response_cache::plan(
+                &self.cache_config,
+                ctx.cache,
+                request,
+                &ALIAS_CACHE_SCOPE,
+                &group.model,
+            ),
+            None => response_cache::plan(
+                &self.cache_config,
+                ctx.cache,
+                request,
+                route.entry.id(),
+                &route.upstream_model,
+            ),
+        }
     }
 
     /// Looks the answer up: the cache, then an identical request in flight. A request that may not
@@ -224,30 +334,6 @@ impl Gateway {
                 Some(answer) => (CacheStatus::Hit, Found::Answer(answer)),
                 None => (CacheStatus::Miss, Found::Call(None)),
             },
-        }
-    }
-}
-
-/// Calls the provider, timing and metering the call; a failed call is recorded in the provider's
-/// traffic window and spent nothing we can know of, so the reservation comes back. Returns the result,
-/// when the call started and how long it took (success is recorded by the caller: a stream only
-/// succeeded once it ends).
-async fn timed_call<T>(
-    route: &Route,
-    ticket: &mut Option<Ticket>,
-    call: impl Future<Output = Result<T, LlmError>>,
-) -> Result<(T, Instant, Duration), LlmError> {
-    let started = Instant::now();
-    let outcome = call.await;
-    let elapsed = started.elapsed();
-    metering::provider_call(route.entry.id(), elapsed);
-    match outcome {
-        Ok(value) => Ok((value, started, elapsed)),
-        Err(error) => {
-            metering::provider_error(route.entry.id(), &error);
-            route.entry.traffic().record(elapsed, Some(&error));
-            settle(ticket.take(), Some(0));
-            Err(error)
         }
     }
 }

@@ -4,13 +4,20 @@
 use llm_core::{ChatRequest, ErrorKind, LlmError, ModelRef};
 use llm_validation::{check_token_limits, known_context_window, validate_payload};
 
+use crate::attempts::pick;
 use crate::gateway::{Gateway, RequestContext};
 use crate::output_filter::OutputRules;
-use crate::router::Route;
+use crate::router::{Route, RoutePlan};
+use crate::routing::balancer::Rng;
 
 /// A request that passed validation, with where it goes and how big its prompt is.
 pub(crate) struct Prepared {
+    /// The first attempt's deployment: the balancer's pick, else the model's first deployment.
     pub route: Route,
+    /// Every deployment and fallback the attempts may use.
+    pub plan: RoutePlan,
+    /// The pick's index in the first group, when the balancer found one available.
+    pub first: Option<usize>,
     pub prompt_tokens: u64,
 }
 
@@ -22,7 +29,17 @@ impl Gateway {
         request: &mut ChatRequest,
     ) -> Result<Prepared, LlmError> {
         validate_payload(request, &self.validation.payload)?;
-        let route = self.router.resolve(&ModelRef::parse(&request.model))?;
+        let plan = self.router.plan(&ModelRef::parse(&request.model))?;
+        let first = plan
+            .groups
+            .first()
+            .and_then(|group| pick(group, &[], &mut Rng::from_entropy()));
+        let route = plan
+            .groups
+            .first()
+            .and_then(|group| group.candidates.get(first.unwrap_or(0)))
+            .map(|candidate| candidate.route.clone())
+            .ok_or_else(|| LlmError::internal("a route group without deployments"))?;
         let key = ctx.principal.as_ref().map(|principal| principal.name.as_str());
         if let Some(principal) = &ctx.principal {
             let routed = format!("{}/{}", route.entry.id(), route.upstream_model);
@@ -67,6 +84,8 @@ impl Gateway {
             prompt_tokens = count.tokens, "validated and routed");
         Ok(Prepared {
             route,
+            plan,
+            first,
             prompt_tokens: count.tokens,
         })
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use llm_core::{ErrorKind, LlmError, ModelInfo, Provider, ProviderId, unix_time_secs};
 use serde::Serialize;
 
+use crate::routing::deployment::DeploymentSnapshot;
 use crate::traffic::TrafficWindow;
 
 /// A provider's state as the last probe saw it.
@@ -130,6 +131,7 @@ impl ProviderEntry {
             enabled: self.is_enabled(),
             models: self.models().iter().map(|model| model.id.clone()).collect(),
             health: self.health(),
+            deployments: Vec::new(),
         }
     }
 }
@@ -143,6 +145,9 @@ pub struct ProviderSnapshot {
     pub enabled: bool,
     pub models: Vec<String>,
     pub health: Option<ProviderHealthRecord>,
+    /// Each (provider, upstream model) that has been routed to: calls in flight, latency and its
+    /// circuit breaker.
+    pub deployments: Vec<DeploymentSnapshot>,
 }
 
 /// The registered providers, in configured order.

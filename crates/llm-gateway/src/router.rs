@@ -1,7 +1,9 @@
-//! Routing: a client's model name -> a provider and the upstream model name there.
+//! Routing: a client's model name -> a [`RoutePlan`]: the deployments that may serve it (the
+//! balancer picks among them) and, after them, each configured fallback model's deployments.
 //!
-//! Order: `provider/model` when the prefix is a registered provider, then the alias table, then the
-//! first enabled provider (in configured order) whose model list has the bare name.
+//! A name resolves as: `provider/model` when the prefix is a registered provider, then the alias
+//! table (`[models.NAME]`: several deployments, a strategy, fallbacks), then the first enabled
+//! provider (in configured order) whose model list has the bare name.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,6 +12,9 @@ use llm_core::{ErrorKind, LlmError, ModelRef};
 
 use crate::config::ModelAlias;
 use crate::registry::{ProviderEntry, ProviderRegistry};
+use crate::routing::balancer::Strategy;
+use crate::routing::deployment::{DeploymentState, DeploymentStates};
+use crate::routing::limits::MinuteBudget;
 
 /// Where one request goes.
 #[derive(Clone, Debug)]
@@ -20,17 +25,85 @@ pub struct Route {
     pub upstream_model: String,
 }
 
+/// One deployment a group may use.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub route: Route,
+    /// Its live state: calls in flight, latency, circuit breaker.
+    pub state: Arc<DeploymentState>,
+    /// Its share of the group's traffic.
+    pub weight: u32,
+    /// Calls in flight at most.
+    pub max_inflight: Option<u32>,
+    /// Its requests-per-minute budget, when it has one.
+    pub rpm: Option<Arc<MinuteBudget>>,
+}
+
+/// The deployments of one model name.
+#[derive(Clone, Debug)]
+pub struct RouteGroup {
+    /// The model name as the client or the fallback chain wrote it.
+    pub model: String,
+    /// Whether the name is a `[models]` alias (cache entries are then keyed by the name, so every
+    /// deployment shares them).
+    pub alias: bool,
+    pub strategy: Strategy,
+    pub candidates: Vec<Candidate>,
+}
+
+/// The requested model's group first, then one group per fallback that resolves now.
+#[derive(Clone, Debug)]
+pub struct RoutePlan {
+    pub groups: Vec<RouteGroup>,
+}
+
+impl RoutePlan {
+    /// The first deployment of the first group: for validation before the balancer has picked.
+    pub fn primary(&self) -> Option<&Route> {
+        self.groups
+            .first()
+            .and_then(|group| group.candidates.first())
+            .map(|candidate| &candidate.route)
+    }
+}
+
 /// Resolves model names against the alias table and the registry.
 #[derive(Debug)]
 pub struct Router {
     aliases: BTreeMap<String, ModelAlias>,
+    /// Each alias deployment's requests-per-minute budget, by alias and deployment index.
+    budgets: BTreeMap<(String, usize), Arc<MinuteBudget>>,
     registry: Arc<ProviderRegistry>,
+    deployments: Arc<DeploymentStates>,
 }
 
 impl Router {
-    /// A router over `registry` with the configured aliases.
-    pub fn new(aliases: BTreeMap<String, ModelAlias>, registry: Arc<ProviderRegistry>) -> Self {
-        Self { aliases, registry }
+    /// A router over `registry` with the configured aliases, keeping each deployment's live state in
+    /// `deployments`.
+    pub fn new(
+        aliases: BTreeMap<String, ModelAlias>,
+        registry: Arc<ProviderRegistry>,
+        deployments: Arc<DeploymentStates>,
+    ) -> Self {
+        let mut budgets = BTreeMap::new();
+        for (name, alias) in &aliases {
+            for (index, deployment) in alias.deployments.iter().enumerate() {
+                if let Some(rpm) = deployment.rpm {
+                    budgets.insert((name.clone(), index), Arc::new(MinuteBudget::new(rpm)));
+                }
+            }
+        }
+        Self {
+            aliases,
+            budgets,
+            registry,
+            deployments,
+        }
+    }
+
+    /// Every deployment's live state.
+    pub fn deployments(&self) -> &Arc<DeploymentStates> {
+        &self.deployments
     }
 
     /// The alias table.
@@ -38,8 +111,32 @@ impl Router {
         &self.aliases
     }
 
-    /// Picks the provider and upstream model for `model`.
+    /// The plan for `model`: its own group (an error when nothing can serve it), then its
+    /// fallbacks' groups (those that cannot serve now are left out).
+    pub fn plan(&self, model: &ModelRef) -> Result<RoutePlan, LlmError> {
+        let mut groups = vec![self.group(model.as_str())?];
+        if let Some(alias) = self.aliases.get(model.as_str()) {
+            for fallback in &alias.fallbacks {
+                match self.group(fallback) {
+                    Ok(group) => groups.push(group),
+                    Err(error) => tracing::debug!(fallback = %fallback, %error, "fallback left out"),
+                }
+            }
+        }
+        Ok(RoutePlan { groups })
+    }
+
+    /// Picks the provider and upstream model for `model`: its group's first deployment.
     pub fn resolve(&self, model: &ModelRef) -> Result<Route, LlmError> {
+        let plan = self.plan(model)?;
+        plan.primary()
+            .cloned()
+            .ok_or_else(|| LlmError::internal("a route group without deployments"))
+    }
+
+    /// The deployments of one name.
+    fn group(&self, name: &str) -> Result<RouteGroup, LlmError> {
+        let model = ModelRef::parse(name);
         if let Some((provider, upstream)) = model.provider_and_model()
             && let Some(entry) = self.registry.get(provider)
         {
@@ -49,40 +146,50 @@ impl Router {
                     format!("provider `{provider}` is disabled"),
                 ));
             }
-            return Ok(Route {
-                entry,
-                upstream_model: upstream.to_owned(),
-            });
+            return Ok(self.single(name, entry, upstream));
         }
-        let name = model.as_str();
         if let Some(alias) = self.aliases.get(name) {
-            return alias
+            let candidates: Vec<Candidate> = alias
                 .deployments
                 .iter()
-                .find_map(|deployment| {
-                    self.registry
+                .enumerate()
+                .filter_map(|(index, deployment)| {
+                    let entry = self
+                        .registry
                         .get(deployment.provider.as_str())
-                        .filter(|entry| entry.is_enabled())
-                        .map(|entry| Route {
+                        .filter(|entry| entry.is_enabled())?;
+                    Some(Candidate {
+                        state: self
+                            .deployments
+                            .get_or_create(entry.id().as_str(), &deployment.model),
+                        route: Route {
                             entry,
                             upstream_model: deployment.model.clone(),
-                        })
+                        },
+                        weight: deployment.weight,
+                        max_inflight: deployment.max_inflight,
+                        rpm: self.budgets.get(&(name.to_owned(), index)).cloned(),
+                    })
                 })
-                .ok_or_else(|| {
-                    LlmError::new(
-                        ErrorKind::ProviderUnavailable,
-                        format!("no enabled provider serves model `{name}`"),
-                    )
-                });
+                .collect();
+            if candidates.is_empty() {
+                return Err(LlmError::new(
+                    ErrorKind::ProviderUnavailable,
+                    format!("no enabled provider serves model `{name}`"),
+                ));
+            }
+            return Ok(RouteGroup {
+                model: name.to_owned(),
+                alias: true,
+                strategy: alias.strategy,
+                candidates,
+            });
         }
         self.registry
             .snapshot()
             .iter()
             .find(|entry| entry.is_enabled() && entry.serves(name))
-            .map(|entry| Route {
-                entry: entry.clone(),
-                upstream_model: name.to_owned(),
-            })
+            .map(|entry| self.single(name, entry.clone(), name))
             .ok_or_else(|| {
                 LlmError::new(
                     ErrorKind::NotFound,
@@ -90,5 +197,24 @@ impl Router {
                 )
                 .with_param("model")
             })
+    }
+
+    /// A group of one deployment.
+    fn single(&self, name: &str, entry: Arc<ProviderEntry>, upstream: &str) -> RouteGroup {
+        RouteGroup {
+            model: name.to_owned(),
+            alias: false,
+            strategy: Strategy::Weighted,
+            candidates: vec![Candidate {
+                state: self.deployments.get_or_create(entry.id().as_str(), upstream),
+                route: Route {
+                    entry,
+                    upstream_model: upstream.to_owned(),
+                },
+                weight: 1,
+                max_inflight: None,
+                rpm: None,
+            }],
+        }
     }
 }

@@ -1,17 +1,22 @@
 //! What real traffic says about a provider: the outcome and latency of its recent calls.
 //!
 //! Every provider call the pipeline makes is recorded here (a complete answer when it arrives; a
-//! stream when it ends, with the time it took to open). The window keeps the last
+//! stream when it ends, with the time it took to open). The default window keeps the last
 //! [`WINDOW_CAPACITY`] calls younger than [`WINDOW_SPAN`]; `/llm/health/details` reads a
 //! [`TrafficSummary`] of it. Errors the caller caused (an invalid request, a prompt too long, a
 //! content rule) say nothing about the provider and count as answered.
+//!
+//! A circuit breaker (`crate::routing::breaker`) builds its own, shorter window with
+//! [`TrafficWindow::new`] and reads [`TrafficWindow::counts`]. The clock is tokio's, so tests with
+//! paused time move the window too.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use llm_core::{ErrorKind, LlmError, unix_time_millis};
 use serde::Serialize;
+use tokio::time::Instant;
 
 /// How far back the window looks.
 pub const WINDOW_SPAN: Duration = Duration::from_secs(300);
@@ -45,9 +50,34 @@ struct Calls {
 }
 
 /// One provider's recent calls.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TrafficWindow {
+    span: Duration,
+    capacity: usize,
     calls: Mutex<Calls>,
+}
+
+impl Default for TrafficWindow {
+    /// The provider window: [`WINDOW_SPAN`], [`WINDOW_CAPACITY`].
+    fn default() -> Self {
+        Self::new(WINDOW_SPAN, WINDOW_CAPACITY)
+    }
+}
+
+/// How many calls the window holds now, and how many of them the provider failed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WindowCounts {
+    /// Calls in the window.
+    pub calls: usize,
+    /// Calls in the window that the provider failed.
+    pub failures: usize,
+}
+
+impl WindowCounts {
+    /// `failures / calls`, 0 without calls.
+    pub fn failure_ratio(&self) -> f64 {
+        ratio(self.failures, self.calls)
+    }
 }
 
 /// A provider's recent traffic, as `/llm/health/details` shows it.
@@ -74,12 +104,21 @@ pub struct TrafficSummary {
 }
 
 impl TrafficWindow {
+    /// A window that keeps at most `capacity` calls (at least one) younger than `span`.
+    pub fn new(span: Duration, capacity: usize) -> Self {
+        Self {
+            span,
+            capacity: capacity.max(1),
+            calls: Mutex::default(),
+        }
+    }
+
     /// Records one call: its latency and, when it failed, the error.
     pub fn record(&self, latency: Duration, error: Option<&LlmError>) {
         let failure = error.filter(|error| is_provider_failure(error));
         let now = Instant::now();
         let mut calls = self.lock();
-        if calls.recent.len() == WINDOW_CAPACITY {
+        while calls.recent.len() >= self.capacity {
             calls.recent.pop_front();
         }
         calls.recent.push_back(Call {
@@ -96,21 +135,29 @@ impl TrafficWindow {
         }
     }
 
+    /// How many calls the window holds now and how many failed; cheaper than [`Self::summary`].
+    pub fn counts(&self) -> WindowCounts {
+        let mut calls = self.lock();
+        self.drop_expired(&mut calls);
+        WindowCounts {
+            calls: calls.recent.len(),
+            failures: calls.recent.iter().filter(|call| call.failed).count(),
+        }
+    }
+
+    /// Forgets the calls in the window (the last success and failure stay known).
+    pub fn clear(&self) {
+        self.lock().recent.clear();
+    }
+
     /// The window's numbers now.
     pub fn summary(&self) -> TrafficSummary {
-        let now = Instant::now();
         let mut calls = self.lock();
-        while calls
-            .recent
-            .front()
-            .is_some_and(|call| now.duration_since(call.at) > WINDOW_SPAN)
-        {
-            calls.recent.pop_front();
-        }
+        self.drop_expired(&mut calls);
         let mut latencies: Vec<Duration> = calls.recent.iter().map(|call| call.latency).collect();
         let failures = calls.recent.iter().filter(|call| call.failed).count();
         let summary = TrafficSummary {
-            window_secs: WINDOW_SPAN.as_secs(),
+            window_secs: self.span.as_secs(),
             requests: latencies.len(),
             failures,
             error_rate: ratio(failures, latencies.len()),
@@ -129,6 +176,17 @@ impl TrafficWindow {
         }
     }
 
+    fn drop_expired(&self, calls: &mut Calls) {
+        let now = Instant::now();
+        while calls
+            .recent
+            .front()
+            .is_some_and(|call| now.duration_since(call.at) > self.span)
+        {
+            calls.recent.pop_front();
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Calls> {
         self.calls.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -138,7 +196,7 @@ fn ratio(part: usize, whole: usize) -> f64 {
     if whole == 0 {
         0.0
     } else {
-        #[allow(clippy::cast_precision_loss)] // counts are at most WINDOW_CAPACITY
+        #[allow(clippy::cast_precision_loss)] // counts are at most a window's capacity
         let ratio = part as f64 / whole as f64;
         ratio
     }
@@ -227,5 +285,49 @@ mod tests {
         assert_eq!(summary.p99_ms, Some(1.0));
         // The failure left the window but is still the last one seen.
         assert!(summary.last_failure_ms.is_some());
+    }
+
+    #[test]
+    fn a_custom_window_keeps_its_own_capacity_and_span() {
+        let window = TrafficWindow::new(Duration::from_secs(10), 3);
+        window.record(
+            Duration::from_millis(1),
+            Some(&provider_error(ErrorKind::Timeout)),
+        );
+        for _ in 0..3 {
+            window.record(Duration::from_millis(1), None);
+        }
+        assert_eq!(
+            window.counts(),
+            WindowCounts {
+                calls: 3,
+                failures: 0
+            }
+        );
+        assert_eq!(window.summary().window_secs, 10);
+        window.clear();
+        assert_eq!(window.counts().calls, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_older_than_the_span_leave_the_window() {
+        let window = TrafficWindow::new(Duration::from_secs(10), 100);
+        window.record(
+            Duration::from_millis(1),
+            Some(&provider_error(ErrorKind::Timeout)),
+        );
+        tokio::time::advance(Duration::from_secs(6)).await;
+        window.record(Duration::from_millis(1), None);
+        let counts = window.counts();
+        assert_eq!((counts.calls, counts.failures), (2, 1));
+        assert!((counts.failure_ratio() - 0.5).abs() < 1e-9);
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(
+            window.counts(),
+            WindowCounts {
+                calls: 1,
+                failures: 0
+            }
+        );
     }
 }

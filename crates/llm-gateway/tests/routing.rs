@@ -26,7 +26,8 @@ type = "mock"
 healthy = false
 
 [models.fast]
-deployments = [{ provider = "beta", model = "b-model" }, { provider = "alpha", model = "a-model" }]
+# alpha is a standby (weight 0): used only when beta cannot serve.
+deployments = [{ provider = "beta", model = "b-model" }, { provider = "alpha", model = "a-model", weight = 0 }]
 "#;
 
 async fn gateway() -> Gateway {

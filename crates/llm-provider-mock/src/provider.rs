@@ -1,10 +1,11 @@
 //! The mock provider's behaviour.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::stream::{self, StreamExt};
+use futures::stream;
 use llm_core::{
     AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Choice, ChunkStream, Delta, ErrorKind,
     FinishReason, LlmError, ModelInfo, Provider, ProviderHealth, ProviderId, Role, Usage, unix_time_secs,
@@ -13,10 +14,40 @@ use llm_core::{
 use crate::settings::{MockSettings, ScriptedFailure};
 
 /// The deterministic echo provider.
+///
+/// It counts the calls it starts ([`MockProvider::calls`]) and the calls its caller gave up on before
+/// they finished ([`MockProvider::cancelled`]): a `complete` or `stream` future dropped before it
+/// returned, or a stream dropped before its last item. Each cancel is also logged (`mock call
+/// cancelled`, at info), so a test that only sees the server's logs can observe it.
 #[derive(Debug)]
 pub struct MockProvider {
     settings: MockSettings,
     answers: AtomicU64,
+    calls: AtomicU64,
+    cancelled: Arc<AtomicU64>,
+}
+
+/// Counts a cancel when dropped before [`CallGuard::finish`].
+struct CallGuard {
+    provider: ProviderId,
+    cancelled: Arc<AtomicU64>,
+    finished: bool,
+}
+
+impl CallGuard {
+    /// The call ended normally (answered or failed): dropping the guard is no cancel.
+    fn finish(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.cancelled.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(provider = %self.provider, "mock call cancelled");
+        }
+    }
 }
 
 /// What the mock will say to one request.
@@ -35,7 +66,32 @@ impl MockProvider {
         Self {
             settings,
             answers: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+            cancelled: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// How many `complete` and `stream` calls were started.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// How many calls were dropped by their caller before they finished.
+    pub fn cancelled(&self) -> u64 {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Starts a call: its guard, and the scripted failure that applies to it, if any.
+    fn start_call(&self, operation: &'static str) -> (CallGuard, Option<ScriptedFailure>) {
+        let call = self.calls.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(provider = %self.settings.id, operation, call, "mock call started");
+        let guard = CallGuard {
+            provider: self.settings.id.clone(),
+            cancelled: self.cancelled.clone(),
+            finished: false,
+        };
+        let failure = self.settings.failure.filter(|failure| failure.applies_to(call));
+        (guard, failure)
     }
 
     fn answer(&self, model: &str, request: &ChatRequest) -> Answer {
@@ -72,7 +128,11 @@ impl MockProvider {
             format!("mock provider scripted failure: {}", failure.kind.code()),
         );
         match failure.kind {
-            ErrorKind::RateLimited => error.with_retry_after(Some(Duration::from_secs(1))),
+            ErrorKind::RateLimited => error.with_retry_after(Some(
+                failure
+                    .retry_after
+                    .unwrap_or(ScriptedFailure::DEFAULT_RETRY_AFTER),
+            )),
             _ => error,
         }
     }
@@ -105,8 +165,10 @@ impl Provider for MockProvider {
     }
 
     async fn complete(&self, model: &str, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let (guard, failure) = self.start_call("complete");
         Self::wait(self.settings.latency).await;
-        if let Some(failure) = self.settings.failure {
+        guard.finish();
+        if let Some(failure) = failure {
             return Err(self.scripted_error(failure));
         }
         let answer = self.answer(model, request);
@@ -128,14 +190,15 @@ impl Provider for MockProvider {
     }
 
     async fn stream(&self, model: &str, request: &ChatRequest) -> Result<ChunkStream, LlmError> {
+        let (guard, failure) = self.start_call("stream");
         Self::wait(self.settings.latency).await;
-        let failure = self.settings.failure;
         if let Some(
             failure @ ScriptedFailure {
                 after_chunks: None, ..
             },
         ) = failure
         {
+            guard.finish();
             return Err(self.scripted_error(failure));
         }
         let answer = self.answer(model, request);
@@ -177,11 +240,21 @@ impl Provider for MockProvider {
             }
         }
         let delay = self.settings.chunk_delay;
-        let stream = stream::iter(items.into_iter().enumerate()).then(move |(position, item)| async move {
+        let total = items.len();
+        // The guard travels with the stream and is finished once the last item is handed out; dropping
+        // the stream (or the pending delay) before that is a cancel.
+        let state = (items.into_iter().enumerate(), Some(guard));
+        let stream = stream::unfold(state, move |(mut items, mut guard)| async move {
+            let (position, item) = items.next()?;
             if position > 0 {
                 Self::wait(delay).await;
             }
-            item
+            if position + 1 == total
+                && let Some(guard) = guard.take()
+            {
+                guard.finish();
+            }
+            Some((item, (items, guard)))
         });
         Ok(Box::pin(stream))
     }

@@ -46,4 +46,50 @@ pub struct ScriptedFailure {
     /// `None`: fail before answering. `Some(n)`: a stream fails after `n` content chunks; a
     /// non-streamed request fails outright.
     pub after_chunks: Option<usize>,
+    /// `None`: every call fails. `Some(n)`: the first `n` calls to this provider instance fail (streamed
+    /// and non-streamed calls share the count), later calls answer normally.
+    pub times: Option<u32>,
+    /// The `retry_after` a rate-limited failure carries; one second when `None`.
+    pub retry_after: Option<Duration>,
+}
+
+impl ScriptedFailure {
+    /// The `retry_after` of a rate-limited failure when none is scripted.
+    pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+    /// Every call fails with `kind` before answering.
+    pub fn new(kind: ErrorKind) -> Self {
+        Self {
+            kind,
+            after_chunks: None,
+            times: None,
+            retry_after: None,
+        }
+    }
+
+    /// Streams fail after `chunks` content chunks instead of before answering.
+    #[must_use]
+    pub fn after_chunks(mut self, chunks: usize) -> Self {
+        self.after_chunks = Some(chunks);
+        self
+    }
+
+    /// Only the first `times` calls fail.
+    #[must_use]
+    pub fn times(mut self, times: u32) -> Self {
+        self.times = Some(times);
+        self
+    }
+
+    /// A rate-limited failure asks callers to wait `retry_after`.
+    #[must_use]
+    pub fn retry_after(mut self, retry_after: Duration) -> Self {
+        self.retry_after = Some(retry_after);
+        self
+    }
+
+    /// Whether the call with this zero-based serial number fails.
+    pub fn applies_to(&self, call: u64) -> bool {
+        self.times.is_none_or(|times| call < u64::from(times))
+    }
 }

@@ -62,10 +62,7 @@ async fn stream_yields_role_pieces_finish_and_usage() {
 async fn scripted_failure_after_chunks_ends_with_error() {
     let mut settings = MockSettings::new("mock");
     settings.chunk_count = 4;
-    settings.failure = Some(ScriptedFailure {
-        kind: ErrorKind::ProviderUnavailable,
-        after_chunks: Some(2),
-    });
+    settings.failure = Some(ScriptedFailure::new(ErrorKind::ProviderUnavailable).after_chunks(2));
     let provider = MockProvider::new(settings);
     let items: Vec<_> = provider
         .stream("echo", &request("abcdefgh"))
@@ -84,10 +81,7 @@ async fn scripted_failure_after_chunks_ends_with_error() {
 #[tokio::test]
 async fn scripted_failure_before_answer() {
     let mut settings = MockSettings::new("mock");
-    settings.failure = Some(ScriptedFailure {
-        kind: ErrorKind::RateLimited,
-        after_chunks: None,
-    });
+    settings.failure = Some(ScriptedFailure::new(ErrorKind::RateLimited));
     let provider = MockProvider::new(settings);
     let error = provider.stream("echo", &request("x")).await.err().unwrap();
     assert_eq!(error.kind(), ErrorKind::RateLimited);
@@ -117,4 +111,149 @@ async fn lists_models_and_reports_health() {
     let provider = MockProvider::new(settings);
     assert_eq!(provider.models().await.unwrap()[0].id, "echo");
     assert!(!provider.health().await.healthy);
+}
+
+#[tokio::test]
+async fn rate_limited_failure_carries_the_scripted_retry_after() {
+    let mut settings = MockSettings::new("mock");
+    settings.failure =
+        Some(ScriptedFailure::new(ErrorKind::RateLimited).retry_after(Duration::from_millis(20)));
+    let provider = MockProvider::new(settings);
+    let error = provider.complete("echo", &request("x")).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::RateLimited);
+    assert_eq!(error.retry_after(), Some(Duration::from_millis(20)));
+}
+
+#[tokio::test]
+async fn without_times_every_call_fails() {
+    let mut settings = MockSettings::new("mock");
+    settings.failure = Some(ScriptedFailure::new(ErrorKind::ProviderUnavailable));
+    let provider = MockProvider::new(settings);
+    for _ in 0..5 {
+        assert!(provider.complete("echo", &request("x")).await.is_err());
+    }
+    assert!(provider.stream("echo", &request("x")).await.is_err());
+    assert_eq!(provider.calls(), 6);
+    assert_eq!(provider.cancelled(), 0);
+}
+
+#[tokio::test]
+async fn the_first_n_calls_fail_then_calls_succeed_sharing_the_count_across_complete_and_stream() {
+    let mut settings = MockSettings::new("mock");
+    settings.failure = Some(ScriptedFailure::new(ErrorKind::ProviderUnavailable).times(3));
+    let provider = MockProvider::new(settings);
+    let first = provider.complete("echo", &request("x")).await.unwrap_err();
+    assert_eq!(first.kind(), ErrorKind::ProviderUnavailable);
+    let second = provider.stream("echo", &request("x")).await.err().unwrap();
+    assert_eq!(second.kind(), ErrorKind::ProviderUnavailable);
+    assert!(provider.complete("echo", &request("x")).await.is_err());
+    // The fourth call and every later one answers.
+    let items: Vec<_> = provider
+        .stream("echo", &request("abc"))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(items.iter().all(Result::is_ok), "{items:?}");
+    let response = provider.complete("echo", &request("fine now")).await.unwrap();
+    assert_eq!(response.first_text(), "fine now");
+    assert_eq!(provider.calls(), 5);
+    assert_eq!(provider.cancelled(), 0);
+}
+
+#[tokio::test]
+async fn times_applies_to_mid_stream_failures_too() {
+    let mut settings = MockSettings::new("mock");
+    settings.chunk_count = 4;
+    settings.failure = Some(
+        ScriptedFailure::new(ErrorKind::ProviderUnavailable)
+            .after_chunks(1)
+            .times(1),
+    );
+    let provider = MockProvider::new(settings);
+    let failed: Vec<_> = provider
+        .stream("echo", &request("abcd"))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(failed.last().unwrap().is_err());
+    let answered: Vec<_> = provider
+        .stream("echo", &request("abcd"))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(answered.iter().all(Result::is_ok), "{answered:?}");
+    assert_eq!(provider.cancelled(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_a_complete_future_during_its_latency_counts_a_cancel() {
+    let mut settings = MockSettings::new("mock");
+    settings.latency = Duration::from_secs(5);
+    let provider = MockProvider::new(settings);
+    let request = request("x");
+    let outcome = tokio::time::timeout(Duration::from_millis(100), provider.complete("echo", &request)).await;
+    assert!(outcome.is_err(), "the call should still be waiting");
+    assert_eq!(provider.calls(), 1);
+    assert_eq!(provider.cancelled(), 1);
+    // A call that runs to its end is no cancel.
+    provider.complete("echo", &request).await.unwrap();
+    assert_eq!(provider.calls(), 2);
+    assert_eq!(provider.cancelled(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_a_stream_midway_counts_a_cancel() {
+    let mut settings = MockSettings::new("mock");
+    settings.chunk_count = 10;
+    settings.chunk_delay = Duration::from_millis(100);
+    let provider = MockProvider::new(settings);
+    let mut stream = provider.stream("echo", &request("abcdefghij")).await.unwrap();
+    stream.next().await.unwrap().unwrap();
+    stream.next().await.unwrap().unwrap();
+    assert_eq!(provider.cancelled(), 0);
+    drop(stream);
+    assert_eq!(provider.calls(), 1);
+    assert_eq!(provider.cancelled(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_a_stream_call_during_its_latency_counts_a_cancel() {
+    let mut settings = MockSettings::new("mock");
+    settings.latency = Duration::from_secs(5);
+    let provider = MockProvider::new(settings);
+    let request = request("x");
+    let outcome = tokio::time::timeout(Duration::from_millis(100), provider.stream("echo", &request)).await;
+    assert!(outcome.is_err(), "the call should still be waiting");
+    assert_eq!(provider.cancelled(), 1);
+}
+
+#[tokio::test]
+async fn streams_read_to_their_end_or_failure_are_not_cancelled() {
+    let provider = MockProvider::new(MockSettings::new("mock"));
+    let mut stream = provider.stream("echo", &request("abcd")).await.unwrap();
+    let mut items = 0;
+    // Stop right after the last item, without polling for the end: the call still finished.
+    while items < 7 {
+        stream.next().await.unwrap().unwrap();
+        items += 1;
+    }
+    drop(stream);
+    assert_eq!(provider.cancelled(), 0);
+
+    let mut settings = MockSettings::new("broken");
+    settings.failure = Some(ScriptedFailure::new(ErrorKind::ProviderUnavailable).after_chunks(1));
+    let provider = MockProvider::new(settings);
+    let items: Vec<_> = provider
+        .stream("echo", &request("abcd"))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(items.last().unwrap().is_err());
+    assert!(provider.complete("echo", &request("x")).await.is_err());
+    assert_eq!(provider.calls(), 2);
+    assert_eq!(provider.cancelled(), 0);
 }

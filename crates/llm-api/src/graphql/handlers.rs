@@ -52,6 +52,8 @@ pub(crate) async fn post(
                 provider: &one.provider,
                 cache: one.cache,
                 quota: one.quota.as_ref(),
+                attempts: one.attempts,
+                fallback: one.fallback.as_deref(),
             })
         }
         _ if response.is_ok() => HttpResponse::Ok(),

@@ -80,6 +80,8 @@ pub(crate) struct ServedCompletion {
     pub upstream: Duration,
     pub usage: Option<Usage>,
     pub quota: Option<QuotaHeaders>,
+    pub attempts: u32,
+    pub fallback: Option<String>,
 }
 
 impl juniper::Context for GraphQLContext {}
@@ -111,6 +113,8 @@ impl GraphQLContext {
             upstream: completion.upstream_latency,
             usage: completion.response.usage.clone(),
             quota: completion.quota,
+            attempts: completion.attempts,
+            fallback: completion.fallback.clone(),
         };
         self.served
             .lock()

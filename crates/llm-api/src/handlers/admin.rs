@@ -30,7 +30,7 @@ pub(crate) fn provider_snapshot(state: &ApiState, id: &str) -> Result<ProviderSn
     let entry = state.gateway.registry().get(id).ok_or_else(|| {
         LlmError::new(ErrorKind::NotFound, format!("provider `{id}` does not exist")).with_param("id")
     })?;
-    Ok(entry.snapshot())
+    Ok(state.gateway.provider_snapshot(&entry))
 }
 
 /// Adds a provider from a provider block (JSON).

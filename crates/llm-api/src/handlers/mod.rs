@@ -20,7 +20,10 @@ use llm_gateway::{CacheDirective, CacheStatus, Caller, Completion, CompletionStr
 
 use crate::body::read_limited;
 use crate::error::ApiError;
-use crate::headers::{AnswerUsage, CACHE_HEADER, CACHE_TTL_HEADER, PROVIDER_HEADER, UpstreamTime};
+use crate::headers::{
+    ATTEMPTS_HEADER, AnswerUsage, CACHE_HEADER, CACHE_TTL_HEADER, FALLBACK_HEADER, PROVIDER_HEADER,
+    TIMEOUT_HEADER, UpstreamTime,
+};
 use crate::metrics::RequestedModel;
 use crate::state::ApiState;
 
@@ -53,6 +56,7 @@ pub(crate) fn context(request: &HttpRequest, state: &ApiState) -> Result<Request
         .unwrap_or_else(RequestId::generate);
     let mut context = RequestContext::new(request_id);
     context.cache = cache_directive(request)?;
+    context.timeout = requested_timeout(request)?;
     context.caller = Caller {
         identity: None,
         user_header: request
@@ -98,6 +102,26 @@ fn cache_directive(request: &HttpRequest) -> Result<CacheDirective, ApiError> {
     Ok(directive)
 }
 
+/// `x-llm-timeout-ms: MILLISECONDS`: the whole request's deadline (the engine checks its bound).
+fn requested_timeout(request: &HttpRequest) -> Result<Option<Duration>, ApiError> {
+    let Some(value) = request.headers().get(TIMEOUT_HEADER) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .filter(|millis| *millis > 0)
+        .map(|millis| Some(Duration::from_millis(millis)))
+        .ok_or_else(|| {
+            LlmError::invalid_param(
+                TIMEOUT_HEADER,
+                "x-llm-timeout-ms must be a whole number of milliseconds above 0",
+            )
+            .into()
+        })
+}
+
 /// Records a complete answer's token usage for the request's log line.
 pub(crate) fn record_usage(request: &HttpRequest, usage: Option<&llm_core::Usage>) {
     if let Some(usage) = usage {
@@ -118,6 +142,8 @@ pub(crate) struct Served<'a> {
     pub provider: &'a ProviderId,
     pub cache: CacheStatus,
     pub quota: Option<&'a QuotaHeaders>,
+    pub attempts: u32,
+    pub fallback: Option<&'a str>,
 }
 
 impl<'a> From<&'a Completion> for Served<'a> {
@@ -126,6 +152,8 @@ impl<'a> From<&'a Completion> for Served<'a> {
             provider: &completion.provider,
             cache: completion.cache,
             quota: completion.quota.as_ref(),
+            attempts: completion.attempts,
+            fallback: completion.fallback.as_deref(),
         }
     }
 }
@@ -136,16 +164,23 @@ impl<'a> From<&'a CompletionStream> for Served<'a> {
             provider: &opened.provider,
             cache: opened.cache,
             quota: opened.quota.as_ref(),
+            attempts: opened.attempts,
+            fallback: opened.fallback.as_deref(),
         }
     }
 }
 
-/// A 200 response naming the provider, what the cache did and the rate-limit state.
+/// A 200 response naming the provider, what the cache did, the attempts (and fallback) it took and
+/// the rate-limit state.
 pub(crate) fn routed_ok(served: Served<'_>) -> HttpResponseBuilder {
     let mut response = HttpResponse::Ok();
     response
         .insert_header((PROVIDER_HEADER, served.provider.as_str()))
-        .insert_header((CACHE_HEADER, served.cache.as_str()));
+        .insert_header((CACHE_HEADER, served.cache.as_str()))
+        .insert_header((ATTEMPTS_HEADER, served.attempts));
+    if let Some(fallback) = served.fallback {
+        response.insert_header((FALLBACK_HEADER, fallback));
+    }
     for (name, value) in served.quota.map(QuotaHeaders::header_pairs).unwrap_or_default() {
         response.insert_header((name, value));
     }

@@ -2,9 +2,9 @@
 
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
-use llm_core::{ErrorKind, LlmError};
 use serde_json::json;
 
+use super::admin::provider_snapshot;
 use super::client_only;
 use crate::error::ApiError;
 use crate::state::ApiState;
@@ -22,8 +22,5 @@ pub(crate) async fn get(
     state: Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
     client_only(&request, &state)?;
-    let entry = state.gateway.registry().get(&id).ok_or_else(|| {
-        LlmError::new(ErrorKind::NotFound, format!("provider `{id}` does not exist")).with_param("id")
-    })?;
-    Ok(HttpResponse::Ok().json(entry.snapshot()))
+    Ok(HttpResponse::Ok().json(provider_snapshot(&state, &id)?))
 }

@@ -8,6 +8,7 @@ mod load;
 mod presets;
 mod provider_specs;
 mod raw;
+mod routing;
 mod secret;
 mod validate;
 
@@ -28,6 +29,9 @@ use secrecy::SecretString;
 
 pub use load::{ConfigSource, ENV_PREFIX, from_toml, load, provider_from_json};
 pub use raw::RawConfig;
+pub use routing::RoutingConfig;
+
+use crate::routing::balancer::Strategy;
 
 /// A configuration problem, naming the key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +85,8 @@ pub struct Config {
     pub content_filters: Vec<FilterRuleConfig>,
     /// OpenTelemetry trace export.
     pub telemetry: TelemetryConfig,
+    /// Retries, deadlines and circuit breakers.
+    pub routing: RoutingConfig,
 }
 
 /// OpenTelemetry trace export; it takes effect only in a build with llm-server's `otlp` feature.
@@ -237,17 +243,28 @@ pub enum ProviderSpec {
 /// Where a public model name is served, in order of preference.
 #[derive(Clone, Debug)]
 pub struct ModelAlias {
-    /// Deployments tried in order; the first whose provider is present and enabled serves.
+    /// Where the model is served; the balancer picks among those available.
     pub deployments: Vec<Deployment>,
+    /// How the balancer picks.
+    pub strategy: Strategy,
+    /// Model names tried in order when every deployment of this one failed (their own fallbacks
+    /// are not followed).
+    pub fallbacks: Vec<String>,
 }
 
-/// A provider and the upstream model name there.
+/// A provider and the upstream model name there, with its share of traffic and optional limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Deployment {
     /// The provider id.
     pub provider: ProviderId,
     /// The upstream model name.
     pub model: String,
+    /// Its share of traffic among the model's deployments (0: only when the others are out).
+    pub weight: u32,
+    /// Calls in flight at most.
+    pub max_inflight: Option<u32>,
+    /// Requests per minute at most, on this instance.
+    pub rpm: Option<u32>,
 }
 
 impl Config {

@@ -283,9 +283,17 @@ fn mock(key: &str, raw: &RawMock, id: ProviderId) -> Result<ProviderConfig, Conf
                 format!("`{}` is not one of {}", failure.kind, known.join(", ")),
             )
         })?;
+        if failure.times == Some(0) {
+            return Err(ConfigError::invalid(
+                format!("{key}.failure.times"),
+                "must be above 0 (leave it out to fail every call)",
+            ));
+        }
         settings.failure = Some(ScriptedFailure {
             kind,
             after_chunks: failure.after_chunks,
+            times: failure.times,
+            retry_after: failure.retry_after_ms.map(Duration::from_millis),
         });
     }
     Ok(ProviderConfig {
@@ -294,4 +302,54 @@ fn mock(key: &str, raw: &RawMock, id: ProviderId) -> Result<ProviderConfig, Conf
         api_key: None,
         spec: ProviderSpec::Mock(settings),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use llm_core::ErrorKind;
+    use llm_provider_mock::ScriptedFailure;
+
+    use super::super::{ConfigError, ProviderSpec, from_toml};
+
+    fn mock_failure(failure: &str) -> Result<Option<ScriptedFailure>, ConfigError> {
+        let config = from_toml(
+            &format!("[[providers]]\nid = \"m\"\ntype = \"mock\"\nfailure = {failure}"),
+            &|_| None,
+        )?;
+        match &config.providers[0].spec {
+            ProviderSpec::Mock(settings) => Ok(settings.failure),
+            _ => Ok(None),
+        }
+    }
+
+    #[test]
+    fn mock_failures_map_times_and_retry_after() {
+        let failure = mock_failure(
+            "{ kind = \"rate_limit_exceeded\", after_chunks = 2, times = 3, retry_after_ms = 20 }",
+        );
+        assert_eq!(
+            failure.map_err(|error| error.to_string()),
+            Ok(Some(ScriptedFailure {
+                kind: ErrorKind::RateLimited,
+                after_chunks: Some(2),
+                times: Some(3),
+                retry_after: Some(Duration::from_millis(20)),
+            }))
+        );
+        let every_call = mock_failure("{ kind = \"timeout\" }");
+        assert_eq!(
+            every_call.map_err(|error| error.to_string()),
+            Ok(Some(ScriptedFailure::new(ErrorKind::Timeout)))
+        );
+    }
+
+    #[test]
+    fn zero_times_is_refused() {
+        match mock_failure("{ kind = \"timeout\", times = 0 }") {
+            Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "providers[0].failure.times"),
+            other => panic!("not an invalid value: {other:?}"),
+        }
+    }
 }

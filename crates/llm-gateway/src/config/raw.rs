@@ -34,6 +34,8 @@ pub struct RawConfig {
     pub content_filters: Vec<FilterRuleConfig>,
     #[serde(default)]
     pub telemetry: RawTelemetry,
+    #[serde(default)]
+    pub routing: super::routing::RawRouting,
 }
 
 /// `[telemetry]`: OpenTelemetry trace export (only in a build with the `otlp` feature).
@@ -451,13 +453,18 @@ impl RawMock {
     }
 }
 
-/// A mock's scripted failure: an error code and, for streams, after how many chunks.
+/// A mock's scripted failure: an error code, for streams after how many chunks, on how many of the
+/// first calls (every call when absent), and for `rate_limit_exceeded` the `retry_after` in ms.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFailure {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_chunks: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 /// `[models.NAME]`.
@@ -465,14 +472,32 @@ pub struct RawFailure {
 #[serde(deny_unknown_fields)]
 pub struct RawModelAlias {
     pub deployments: Vec<RawDeployment>,
+    /// `weighted` (default), `least_inflight` or `latency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// Other model names tried in order when every deployment of this one failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<String>,
 }
 
-/// One `{ provider, model }` deployment.
+/// One `{ provider, model }` deployment, with its share of traffic and optional limits.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDeployment {
     pub provider: String,
     pub model: String,
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// Calls in flight at most; a deployment at its cap is skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_inflight: Option<u32>,
+    /// Requests per minute at most (this instance); a deployment at its limit is skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u32>,
+}
+
+fn default_weight() -> u32 {
+    1
 }
 
 impl RawConfig {

@@ -72,6 +72,8 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
         let alias = validate_alias(&name, alias, &seen)?;
         models.insert(name, alias);
     }
+    validate_fallbacks(&models, &seen)?;
+    let routing = super::routing::validate_routing(&raw.routing)?;
 
     let redis = validate_redis(&raw.redis, env)?;
     let cache = validate_cache(&raw.cache, redis.is_some())?;
@@ -107,6 +109,7 @@ pub(crate) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> 
         validation,
         content_filters,
         telemetry,
+        routing,
     })
 }
 
@@ -155,12 +158,54 @@ fn validate_alias(
                 "must not be empty",
             ));
         }
+        if deployment.max_inflight == Some(0) || deployment.rpm == Some(0) {
+            return Err(ConfigError::invalid(
+                format!("{key}.deployments[{index}]"),
+                "max_inflight and rpm must be at least 1 when given",
+            ));
+        }
         deployments.push(Deployment {
             provider: ProviderId::new(deployment.provider.as_str()),
             model: deployment.model,
+            weight: deployment.weight,
+            max_inflight: deployment.max_inflight,
+            rpm: deployment.rpm,
         });
     }
-    Ok(ModelAlias { deployments })
+    let strategy = super::routing::parse_strategy(&format!("{key}.strategy"), alias.strategy.as_deref())?;
+    Ok(ModelAlias {
+        deployments,
+        strategy,
+        fallbacks: alias.fallbacks,
+    })
+}
+
+/// Each fallback names another `[models]` entry or `provider/model` with a configured provider.
+fn validate_fallbacks(
+    models: &BTreeMap<String, ModelAlias>,
+    providers: &BTreeSet<String>,
+) -> Result<(), ConfigError> {
+    for (name, alias) in models {
+        for (index, fallback) in alias.fallbacks.iter().enumerate() {
+            let key = format!("models.{name}.fallbacks[{index}]");
+            if fallback == name {
+                return Err(ConfigError::invalid(key, "a model cannot fall back to itself"));
+            }
+            let known = models.contains_key(fallback)
+                || fallback
+                    .split_once('/')
+                    .is_some_and(|(provider, model)| providers.contains(provider) && !model.is_empty());
+            if !known {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!(
+                        "`{fallback}` is neither a [models] name nor `provider/model` with a configured provider"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn validate_redis(
