@@ -188,7 +188,8 @@ async fn the_dashboard_page_is_self_contained_and_its_data_agrees_with_metrics()
         json!({"broken": {"provider_unavailable": sum(&samples, "llm_provider_errors_total",
             &[("provider", "broken"), ("error_type", "provider_unavailable")])}})
     );
-    assert_eq!(data["provider_errors"]["broken"]["provider_unavailable"], 1.0);
+    // One failed request: its first attempt and 2 retries (routing.max_retries defaults to 2).
+    assert_eq!(data["provider_errors"]["broken"]["provider_unavailable"], 3.0);
     for (field, metric) in [
         ("latency_seconds", "llm_request_duration_seconds"),
         ("overhead_seconds", "llm_gateway_overhead_seconds"),

@@ -156,7 +156,8 @@ async fn metrics_count_a_known_sequence_exactly() {
             "llm_provider_errors_total",
             &[("provider", "broken"), ("error_type", "provider_unavailable")]
         ),
-        Some(1.0)
+        Some(3.0),
+        "every attempt counts: the first and 2 retries (routing.max_retries defaults to 2)"
     );
     let tokens = |kind: &str| {
         value(
@@ -200,7 +201,8 @@ async fn metrics_count_a_known_sequence_exactly() {
             "llm_provider_request_duration_seconds_count",
             &[("provider", "broken")]
         ),
-        Some(1.0)
+        Some(3.0),
+        "each attempt is timed"
     );
     assert_eq!(
         count("llm_time_to_first_token_seconds_count", &[("provider", "mock")]),

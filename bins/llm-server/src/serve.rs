@@ -45,6 +45,9 @@ pub(crate) async fn serve(config: Config) -> anyhow::Result<()> {
     })
     .on_connect(move |connection, extensions| process.on_connect(connection, extensions))
     .disable_signals()
+    // A client that closes its side is gone: drop its request at once (and with it the upstream
+    // call) instead of waiting for the next write, which a silent upstream may never make.
+    .h1_allow_half_closed(false)
     .shutdown_timeout(grace.as_secs())
     .bind(config.server.bind)
     .with_context(|| format!("binding {}", config.server.bind))?;
