@@ -1,4 +1,6 @@
-//! The engine's own pipeline (validate -> route -> provider call) over the instant mock provider.
+//! The engine's own pipeline (validate -> route -> provider call) over the instant mock provider, and
+//! the routing hot path: a balancer pick among deployments and a deployment call's begin/finish
+//! (circuit breaker admission, in-flight count, latency EWMA).
 
 // Benchmarks abort loudly on setup failure: a gateway that cannot be built is a broken bench.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -76,5 +78,42 @@ fn bench_gateway(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_gateway);
+fn bench_routing(c: &mut Criterion) {
+    use llm_gateway::routing::{BreakerSettings, Candidate, DeploymentStates, Rng, Strategy, pick};
+    use std::time::Duration;
+
+    let states = DeploymentStates::new(BreakerSettings::default());
+    let deployments: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|provider| states.get_or_create(provider, "gpt-4o"))
+        .collect();
+    let mut rng = Rng::seeded(42);
+    let mut group = c.benchmark_group("routing");
+    for strategy in [
+        Strategy::Weighted,
+        Strategy::LeastInflight,
+        Strategy::LatencyAware,
+    ] {
+        group.bench_function(format!("pick/{}", strategy.as_str()), |b| {
+            b.iter(|| {
+                let candidates: Vec<Candidate<'_>> = deployments
+                    .iter()
+                    .zip([3, 2, 1])
+                    .map(|(state, weight)| Candidate { weight, state })
+                    .collect();
+                pick(strategy, black_box(&candidates), &mut rng)
+            })
+        });
+    }
+    group.bench_function("deployment_call/begin_finish", |b| {
+        b.iter(|| {
+            if let Some(call) = deployments[0].begin() {
+                call.finish(black_box(Duration::from_millis(3)), None);
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_gateway, bench_routing);
 criterion_main!(benches);

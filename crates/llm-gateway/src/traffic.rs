@@ -44,9 +44,19 @@ struct Call {
 #[derive(Debug, Default)]
 struct Calls {
     recent: VecDeque<Call>,
+    /// How many of `recent` failed, kept as calls come and go so counting is O(1).
+    failures: usize,
     last_success_ms: Option<u64>,
     last_failure_ms: Option<u64>,
     last_error: Option<String>,
+}
+
+impl Calls {
+    fn pop_oldest(&mut self) {
+        if let Some(call) = self.recent.pop_front() {
+            self.failures -= usize::from(call.failed);
+        }
+    }
 }
 
 /// One provider's recent calls.
@@ -119,13 +129,14 @@ impl TrafficWindow {
         let now = Instant::now();
         let mut calls = self.lock();
         while calls.recent.len() >= self.capacity {
-            calls.recent.pop_front();
+            calls.pop_oldest();
         }
         calls.recent.push_back(Call {
             at: now,
             latency,
             failed: failure.is_some(),
         });
+        calls.failures += usize::from(failure.is_some());
         match failure {
             None => calls.last_success_ms = Some(unix_time_millis()),
             Some(error) => {
@@ -141,13 +152,15 @@ impl TrafficWindow {
         self.drop_expired(&mut calls);
         WindowCounts {
             calls: calls.recent.len(),
-            failures: calls.recent.iter().filter(|call| call.failed).count(),
+            failures: calls.failures,
         }
     }
 
     /// Forgets the calls in the window (the last success and failure stay known).
     pub fn clear(&self) {
-        self.lock().recent.clear();
+        let mut calls = self.lock();
+        calls.recent.clear();
+        calls.failures = 0;
     }
 
     /// The window's numbers now.
@@ -155,7 +168,7 @@ impl TrafficWindow {
         let mut calls = self.lock();
         self.drop_expired(&mut calls);
         let mut latencies: Vec<Duration> = calls.recent.iter().map(|call| call.latency).collect();
-        let failures = calls.recent.iter().filter(|call| call.failed).count();
+        let failures = calls.failures;
         let summary = TrafficSummary {
             window_secs: self.span.as_secs(),
             requests: latencies.len(),
@@ -183,7 +196,7 @@ impl TrafficWindow {
             .front()
             .is_some_and(|call| now.duration_since(call.at) > self.span)
         {
-            calls.recent.pop_front();
+            calls.pop_oldest();
         }
     }
 
