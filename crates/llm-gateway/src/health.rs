@@ -79,7 +79,7 @@ pub struct ProviderDetails {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub enabled: bool,
-    /// `healthy`, `degraded` (the probe passes but recent calls fail at [`DEGRADED_ERROR_RATE`] or
+    /// `healthy`, `degraded` (the probe passes but recent calls fail at `DEGRADED_ERROR_RATE` or
     /// more), `unhealthy` (the last probe failed), `unknown` (not probed yet) or `disabled`.
     pub state: &'static str,
     /// The last free probe.

@@ -2,12 +2,15 @@
 //!
 //! It owns the configuration (layered defaults, TOML file and `LLM__SECTION__KEY` environment, validated
 //! into a [`Config`] that is valid by construction), the [`ProviderRegistry`] (providers added and
-//! removed at run time), the [`Router`] that turns a client's model name into a provider and an upstream
-//! model, the [`HealthMonitor`] that probes providers for free, and [`Gateway`], whose `complete` and
-//! `stream` run every request through one pipeline:
+//! removed at run time), the [`Router`] that turns a client's model name into a [`RoutePlan`]
+//! (deployments, then fallbacks), the [`routing`] primitives (balancer, circuit breakers, deployment
+//! state), the [`HealthMonitor`] that probes providers for free, each provider's real-traffic window
+//! ([`traffic`]), and [`Gateway`], whose `complete` and `stream` run every request through one
+//! pipeline:
 //!
-//! validate -> route -> admit -> cache lookup (single flight) -> call provider -> settle -> cache
-//! store -> output filter.
+//! validate -> route (balancer pick) -> admit -> cache lookup (single flight) -> call provider
+//! (retries, other deployments, fallbacks, within the request's deadline) -> settle -> cache store ->
+//! output filter.
 //!
 //! Validation (llm-validation), admission (llm-ratelimit) and the cache (llm-cache) are their own
 //! crates; client keys are checked here (`auth`). Routing comes before admission because limits are
@@ -42,4 +45,4 @@ pub use llm_redis::RedisDiagnostics;
 pub use providers::build_provider;
 pub use registry::{HealthStatus, ProviderEntry, ProviderHealthRecord, ProviderRegistry, ProviderSnapshot};
 pub use response_cache::{CacheDirective, CacheStatus};
-pub use router::{Route, Router};
+pub use router::{Candidate, Route, RouteGroup, RoutePlan, Router};
