@@ -8,7 +8,7 @@ use llm_core::{ErrorKind, LlmError, QuotaHeaders};
 use llm_provider_anthropic::ingress as anthropic_ingress;
 use serde::Serialize;
 
-use crate::headers::PROVIDER_HEADER;
+use crate::header_names::PROVIDER_HEADER;
 
 /// Everything an API handler can fail with.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@ mod dashboard;
 mod error;
 mod graphql;
 mod handlers;
+mod header_names;
 mod headers;
 mod metrics;
 mod process;
@@ -20,12 +21,12 @@ mod sse;
 mod state;
 
 pub use error::{ApiError, ErrorBody};
-pub use headers::{
+pub use header_names::{
     ATTEMPTS_HEADER, CACHE_HEADER, CACHE_TTL_HEADER, FALLBACK_HEADER, OVERHEAD_HEADER, PROVIDER_HEADER,
     REQUEST_ID_HEADER, TIMEOUT_HEADER,
 };
-pub use metrics::{DURATION_BUCKETS, MetricsRenderer};
+pub use metrics::DURATION_BUCKETS;
 pub use process::{ProcessMonitor, ProcessReport};
 pub use routes::configure;
 pub use sse::{encode_openai_chunk, openai_sse};
-pub use state::ApiState;
+pub use state::{ApiState, MetricsRenderer};

@@ -10,7 +10,6 @@
 //! The exporter lives in the binary: this crate only calls the renderer it was given.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -20,9 +19,6 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::error::ApiError;
 use crate::state::ApiState;
-
-/// Renders the Prometheus text format; installed by the binary that owns the recorder.
-pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Histogram buckets (seconds) for every `*_seconds` metric, fine below 1 ms for the gateway's own
 /// overhead; the exporter that renders these metrics should use them (the server does).
@@ -209,6 +205,8 @@ fn resident_bytes(status: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::MetricsRenderer;
+    use std::sync::Arc;
 
     #[test]
     fn only_the_llm_apis_are_counted() {

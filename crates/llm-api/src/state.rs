@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use llm_gateway::Gateway;
 
-use crate::metrics::MetricsRenderer;
 use crate::process::ProcessMonitor;
+
+/// Renders the Prometheus text format; installed by the binary that owns the recorder.
+pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Shared state, registered with `App::app_data(web::Data::new(state))`.
 #[derive(Clone)]

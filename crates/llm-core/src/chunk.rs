@@ -41,6 +41,19 @@ fn chunk_object() -> String {
 }
 
 impl ChatChunk {
+    /// Whether the chunk carries content: text or a tool call (not only a role, a finish reason or
+    /// usage).
+    pub fn has_content(&self) -> bool {
+        self.choices.iter().any(|choice| {
+            choice
+                .delta
+                .content
+                .as_deref()
+                .is_some_and(|text| !text.is_empty())
+                || choice.delta.tool_calls.is_some()
+        })
+    }
+
     /// A chunk with one choice carrying `delta`.
     pub fn with_delta(
         id: impl Into<String>,

@@ -21,7 +21,6 @@ use llm_core::{ChatChunk, LlmError, ProviderId, Usage};
 use crate::observed::ChunkObserver;
 use crate::registry::ProviderEntry;
 use crate::routing::deployment::DeploymentCall;
-use crate::stream_gate::has_content;
 
 /// Records a provider call's duration.
 pub(crate) fn provider_call(provider: &ProviderId, elapsed: Duration) {
@@ -135,7 +134,7 @@ impl ChunkObserver for StreamMeter {
     fn item(&mut self, item: &Result<ChatChunk, LlmError>) {
         match item {
             Ok(chunk) => {
-                if !self.first_token_seen && has_content(chunk) {
+                if !self.first_token_seen && chunk.has_content() {
                     self.first_token_seen = true;
                     metrics::histogram!("llm_time_to_first_token_seconds", "provider" => self.entry.id().to_string())
                         .record(self.started.elapsed().as_secs_f64());

@@ -16,25 +16,13 @@ use tokio::time::{Instant, Sleep};
 
 use crate::attempts::deadline_passed;
 
-/// Whether a chunk carries content: text or a tool call.
-pub(crate) fn has_content(chunk: &ChatChunk) -> bool {
-    chunk.choices.iter().any(|choice| {
-        choice
-            .delta
-            .content
-            .as_deref()
-            .is_some_and(|text| !text.is_empty())
-            || choice.delta.tool_calls.is_some()
-    })
-}
-
 /// Reads `chunks` up to the first chunk with content (or the end); an error before it fails the
 /// attempt. Returns the stream with what was read put back in front.
 pub(crate) async fn until_first_content(mut chunks: ChunkStream) -> Result<ChunkStream, LlmError> {
     let mut read = Vec::new();
     while let Some(item) = chunks.next().await {
         let chunk = item?;
-        let content = has_content(&chunk);
+        let content = chunk.has_content();
         read.push(Ok(chunk));
         if content {
             break;

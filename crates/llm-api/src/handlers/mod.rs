@@ -20,10 +20,10 @@ use llm_gateway::{CacheDirective, CacheStatus, Caller, Completion, CompletionStr
 
 use crate::body::read_limited;
 use crate::error::ApiError;
-use crate::headers::{
-    ATTEMPTS_HEADER, AnswerUsage, CACHE_HEADER, CACHE_TTL_HEADER, FALLBACK_HEADER, PROVIDER_HEADER,
-    TIMEOUT_HEADER, UpstreamTime,
+use crate::header_names::{
+    ATTEMPTS_HEADER, CACHE_HEADER, CACHE_TTL_HEADER, FALLBACK_HEADER, PROVIDER_HEADER, TIMEOUT_HEADER,
 };
+use crate::headers::{AnswerUsage, UpstreamTime};
 use crate::metrics::RequestedModel;
 use crate::state::ApiState;
 
