@@ -1,0 +1,169 @@
+//! The child processes: the mock upstream (this binary's `upstream` subcommand) and the gateway
+//! (`llm-server`). Each is killed when its handle drops.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::client;
+
+/// A child process, killed (and reaped) on drop.
+pub struct ChildProcess {
+    child: Child,
+    name: &'static str,
+}
+
+impl ChildProcess {
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// An error when it has exited.
+    pub fn check_alive(&mut self) -> anyhow::Result<()> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => anyhow::bail!("the {} exited: {status}", self.name),
+            Err(error) => Err(error).with_context(|| format!("watching the {}", self.name)),
+        }
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The mock's settings as a child process.
+pub struct UpstreamSettings {
+    pub chunks: u32,
+    pub chunk_delay_ms: u64,
+    pub workers: usize,
+}
+
+/// Starts `llm-load upstream` and reads its address from its first line.
+pub fn spawn_upstream(settings: &UpstreamSettings) -> anyhow::Result<(ChildProcess, SocketAddr)> {
+    let exe = std::env::current_exe().context("locating this binary")?;
+    let mut child = Command::new(exe)
+        .args(["upstream", "--bind", "127.0.0.1:0"])
+        .args(["--chunks", &settings.chunks.to_string()])
+        .args(["--chunk-delay-ms", &settings.chunk_delay_ms.to_string()])
+        .args(["--workers", &settings.workers.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting the mock upstream")?;
+    let stdout = child.stdout.take().context("the mock's standard output")?;
+    let process = ChildProcess {
+        child,
+        name: "mock upstream",
+    };
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .context("reading the mock's address")?;
+    let address = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|address| address.parse().ok())
+        .with_context(|| format!("the mock printed {line:?}, not `listening on ADDR`"))?;
+    Ok((process, address))
+}
+
+/// `--server-bin`, else `llm-server` next to this binary, else in `$CARGO_TARGET_DIR/release` or
+/// `./target/release`.
+pub fn server_bin(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = explicit {
+        anyhow::ensure!(path.is_file(), "--server-bin {} is not a file", path.display());
+        return Ok(path.to_path_buf());
+    }
+    let mut candidates = Vec::new();
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+    {
+        candidates.push(dir.join("llm-server"));
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    candidates.push(target.join("release").join("llm-server"));
+    candidates
+        .iter()
+        .find(|path| path.is_file())
+        .cloned()
+        .with_context(|| {
+            format!(
+                "no llm-server binary at {candidates:?}: run `cargo build --release -p llm-server` \
+                 or pass --server-bin"
+            )
+        })
+}
+
+/// A port free right now on 127.0.0.1 (the OS picks it; the gateway binds it just after).
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr().context("the free port")?.port())
+}
+
+/// A scratch directory for configs and logs, unique to this process.
+pub fn scratch_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("llm-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// A running gateway and where its log goes.
+pub struct Gateway {
+    pub process: ChildProcess,
+    pub address: SocketAddr,
+    pub log: PathBuf,
+}
+
+/// Writes `config` to the scratch directory, starts the gateway on it with `LLM_LOG=warn` and
+/// waits until `/llm/health` answers 200.
+pub async fn spawn_gateway(bin: &Path, name: &str, config: &str) -> anyhow::Result<Gateway> {
+    let dir = scratch_dir()?;
+    let config_path = dir.join(format!("{name}.toml"));
+    std::fs::write(&config_path, config).with_context(|| format!("writing {}", config_path.display()))?;
+    let log = dir.join(format!("{name}.log"));
+    let log_file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+    let address = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    let child = Command::new(bin)
+        .arg("--config")
+        .arg(&config_path)
+        .args(["--bind", &address.to_string(), "--log-format", "json"])
+        .env("LLM_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log_file))
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let mut process = ChildProcess {
+        child,
+        name: "gateway",
+    };
+    let ready = client::wait_until_ok(address, "/llm/health", Duration::from_secs(30), || {
+        process.check_alive()
+    })
+    .await;
+    if let Err(error) = ready {
+        anyhow::bail!("{error:#}\ngateway log ({}):\n{}", log.display(), log_tail(&log));
+    }
+    Ok(Gateway {
+        process,
+        address,
+        log,
+    })
+}
+
+/// The last lines of a log file, for error messages and the report.
+pub fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}

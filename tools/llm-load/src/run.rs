@@ -1,0 +1,182 @@
+//! `llm-load run`: every configuration, plain and streamed, direct to the mock and through the
+//! gateway in interleaved slices, then the report.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::children::{self, ChildProcess, UpstreamSettings};
+use crate::cli::{GatewayArgs, RunArgs};
+use crate::gateway_config::{self, ConfigOptions, Scenario};
+use crate::load::{self, Budget, Kind, Tally, Workload};
+use crate::proc_stats;
+use crate::redis_probe;
+use crate::report::{self, Measurement, Plan, Side};
+
+/// The model name straight to the mock.
+pub const DIRECT_MODEL: &str = crate::upstream_body::MODEL;
+/// The same model through the gateway (`provider/model`).
+pub const GATEWAY_MODEL: &str = "bench/bench-model";
+
+/// Runs the benchmark and prints the report; exit status 1 when any request failed.
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    client_runtime(&args.gateway)?.block_on(benchmark(args))
+}
+
+/// The load generator's own runtime, sized by `--client-threads`.
+pub fn client_runtime(args: &GatewayArgs) -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.client_threads.max(1))
+        .thread_name("load-client")
+        .enable_all()
+        .build()
+        .context("building the load generator's runtime")
+}
+
+fn plan_of(args: &RunArgs) -> Plan {
+    let available = std::thread::available_parallelism().map_or(1, usize::from);
+    if args.quick {
+        Plan {
+            slice: Duration::from_secs(1),
+            warm_up: Duration::from_millis(500),
+            rounds: 1,
+            concurrency: args.concurrency,
+            client_threads: args.gateway.client_threads,
+            upstream_workers: args.gateway.upstream_workers,
+            cores: available,
+        }
+    } else {
+        Plan {
+            slice: Duration::from_secs_f64(args.duration_secs.max(0.1)),
+            warm_up: Duration::from_secs(1),
+            rounds: args.rounds.max(1),
+            concurrency: args.concurrency,
+            client_threads: args.gateway.client_threads,
+            upstream_workers: args.gateway.upstream_workers,
+            cores: available,
+        }
+    }
+}
+
+async fn benchmark(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let plan = plan_of(args);
+    let started = Instant::now();
+    let server_bin = children::server_bin(args.gateway.server_bin.as_deref())?;
+    let (upstream, upstream_address) = children::spawn_upstream(&UpstreamSettings {
+        chunks: args.chunks,
+        chunk_delay_ms: 0,
+        workers: args.gateway.upstream_workers,
+    })?;
+    let redis = redis_probe::ping(&args.gateway.redis_url).await;
+    let mut measurements = Vec::new();
+    let mut skipped = Vec::new();
+    for scenario in Scenario::ALL {
+        if !args.only.is_empty() && !args.only.iter().any(|name| name == scenario.name()) {
+            continue;
+        }
+        if let (true, Err(error)) = (scenario.needs_redis(), &redis) {
+            skipped.push(format!(
+                "`{}` skipped: Redis at {} is not reachable ({error:#})",
+                scenario.name(),
+                args.gateway.redis_url
+            ));
+            continue;
+        }
+        println!("measuring `{}` ...", scenario.name());
+        let config = gateway_config::render(
+            scenario,
+            &ConfigOptions {
+                upstream: upstream_address,
+                redis_url: &args.gateway.redis_url,
+                cache_off: false,
+            },
+        );
+        let mut gateway = children::spawn_gateway(&server_bin, scenario.name(), &config).await?;
+        for kind in [Kind::Chat, Kind::Stream] {
+            let measurement = measure(&plan, scenario, kind, &upstream, upstream_address, &gateway).await?;
+            measurements.push(measurement);
+        }
+        gateway
+            .process
+            .check_alive()
+            .with_context(|| format!("gateway log: {}", gateway.log.display()))?;
+    }
+    drop(upstream);
+    let text = report::render(&plan, &mut measurements, &skipped, started.elapsed());
+    println!("\n{text}");
+    let path = args.report.clone().unwrap_or_else(default_report_path);
+    match std::fs::write(&path, &text) {
+        Ok(()) => println!("report written to {}", path.display()),
+        Err(error) => eprintln!("warning: could not write {}: {error}", path.display()),
+    }
+    let failed = measurements
+        .iter()
+        .any(|measurement| measurement.direct.tally.errors + measurement.gateway.tally.errors > 0);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `$CARGO_TARGET_DIR/llm-load-report.md`, else `target/llm-load-report.md`.
+fn default_report_path() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+        .join("llm-load-report.md")
+}
+
+/// One configuration and kind: a warm-up each way, then `rounds` × (direct slice, gateway slice).
+async fn measure(
+    plan: &Plan,
+    scenario: Scenario,
+    kind: Kind,
+    upstream: &ChildProcess,
+    upstream_address: std::net::SocketAddr,
+    gateway: &children::Gateway,
+) -> anyhow::Result<Measurement> {
+    let repeat = scenario.repeats_prompt();
+    let direct = Arc::new(Workload::new(upstream_address, DIRECT_MODEL, kind, repeat));
+    let through = Arc::new(Workload::new(gateway.address, GATEWAY_MODEL, kind, repeat));
+    let mut direct_side = Side::default();
+    let mut gateway_side = Side::default();
+    for (workload, side) in [(&direct, &mut direct_side), (&through, &mut gateway_side)] {
+        let warm = slice(workload, plan.concurrency, plan.warm_up).await;
+        side.warm_up_errors += warm.errors;
+        side.tally.error_samples.extend(warm.error_samples);
+    }
+    let gateway_pid = gateway.process.pid();
+    let upstream_pid = upstream.pid();
+    for _ in 0..plan.rounds {
+        let upstream_before = proc_stats::cpu_ticks(upstream_pid)?;
+        let tally = slice(&direct, plan.concurrency, plan.slice).await;
+        direct_side.upstream_ticks += proc_stats::cpu_ticks(upstream_pid)? - upstream_before;
+        direct_side.tally.merge(&tally);
+
+        let upstream_before = proc_stats::cpu_ticks(upstream_pid)?;
+        let gateway_before = proc_stats::cpu_ticks(gateway_pid)?;
+        let tally = slice(&through, plan.concurrency, plan.slice).await;
+        gateway_side.gateway_ticks += proc_stats::cpu_ticks(gateway_pid)? - gateway_before;
+        gateway_side.upstream_ticks += proc_stats::cpu_ticks(upstream_pid)? - upstream_before;
+        gateway_side.tally.merge(&tally);
+    }
+    Ok(Measurement {
+        scenario,
+        kind,
+        direct: direct_side,
+        gateway: gateway_side,
+        gateway_peak_rss_kib: proc_stats::peak_rss_kib(gateway_pid)?,
+    })
+}
+
+async fn slice(workload: &Arc<Workload>, concurrency: usize, length: Duration) -> Tally {
+    load::drive(
+        Arc::clone(workload),
+        concurrency,
+        Budget::Until(Instant::now() + length),
+    )
+    .await
+}
