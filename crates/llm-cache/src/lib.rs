@@ -12,6 +12,7 @@ mod answer;
 mod backend;
 mod canonical;
 mod error;
+mod footprint;
 mod front;
 mod key;
 mod memory;

@@ -12,10 +12,12 @@ use moka::ops::compute::Op;
 use crate::answer::CachedAnswer;
 use crate::backend::{ResponseCache, adaptive_ttl};
 use crate::error::CacheError;
+use crate::footprint::answer_bytes;
 use crate::key::CacheKey;
 
-/// Bytes counted per entry on top of its serialised answer: key, bookkeeping, moka's own node.
-const ENTRY_OVERHEAD_BYTES: u64 = 160;
+/// Bytes counted per entry on top of its answer: the key, this entry, moka's node and its
+/// bookkeeping (access order, timer wheel, frequency sketch), measured rather than derived.
+const ENTRY_OVERHEAD_BYTES: u64 = 400;
 
 /// One stored answer with its bookkeeping.
 #[derive(Debug)]
@@ -27,7 +29,7 @@ struct MemoryEntry {
     ttl: Duration,
     /// Shared by every re-insert of the same stored answer, so concurrent hits are never lost.
     hits: Arc<AtomicU64>,
-    /// Serialised size plus overhead, computed once at insert.
+    /// The answer's memory footprint plus overhead, computed once at insert.
     weight: u32,
 }
 
@@ -59,11 +61,11 @@ impl Expiry<CacheKey, Arc<MemoryEntry>> for EntryExpiry {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryFootprint {
     pub entries: u64,
-    /// Weighted size: serialised answers plus a fixed overhead per entry.
+    /// Weighted size: the answers' memory footprint plus a fixed overhead per entry.
     pub bytes: u64,
 }
 
-/// An in-process cache bounded by the serialised size of its answers.
+/// An in-process cache bounded by the memory its answers hold.
 #[derive(Clone, Debug)]
 pub struct MemoryCache {
     entries: Cache<CacheKey, Arc<MemoryEntry>>,
@@ -71,7 +73,7 @@ pub struct MemoryCache {
 }
 
 impl MemoryCache {
-    /// A cache holding at most about `max_bytes` of serialised answers; least useful entries go first.
+    /// A cache holding at most about `max_bytes` of answers; least useful entries go first.
     pub fn new(max_bytes: u64) -> Self {
         let entries = Cache::builder()
             .max_capacity(max_bytes)
@@ -107,10 +109,7 @@ impl ResponseCache for MemoryCache {
     }
 
     async fn set(&self, key: &CacheKey, answer: Arc<CachedAnswer>, ttl: Duration) -> Result<(), CacheError> {
-        let encoded_len = serde_json::to_vec(answer.as_ref())
-            .map_err(|error| CacheError::Encoding(error.to_string()))?
-            .len();
-        let weight = u64::try_from(encoded_len)
+        let weight = u64::try_from(answer_bytes(&answer))
             .unwrap_or(u64::MAX)
             .saturating_add(ENTRY_OVERHEAD_BYTES)
             .saturating_add(key.as_str().len() as u64);

@@ -163,6 +163,7 @@ impl Gateway {
             config.health.probe_timeout,
         );
         monitor.probe_all().await;
+        let tokens = warmed_token_counter(&registry, &config.models);
         Ok(Self {
             router: Router::new(
                 config.models.clone(),
@@ -180,7 +181,7 @@ impl Gateway {
             limits: config.limits.clone(),
             auth: config.auth.clone(),
             validation: config.validation.clone(),
-            tokens: warmed_token_counter(),
+            tokens,
             filter: CompiledFilter(
                 ContentFilter::new(config.content_filters.clone())
                     .map_err(|error| LlmError::internal(format!("content_filters: {error}")))?,
@@ -377,9 +378,30 @@ async fn diagnostics_redis(config: &Config) -> Result<Option<RedisPool>, LlmErro
         .map_err(|error| LlmError::internal(format!("redis: {error}")))
 }
 
-/// The tokenizer, loaded at start rather than on the first request.
-fn warmed_token_counter() -> TokenCounter {
+/// The tokenizer, with the tables the configured models need loaded at start rather than on the
+/// first request: the providers' listed models and the aliases' upstream models.
+fn warmed_token_counter(
+    registry: &ProviderRegistry,
+    aliases: &std::collections::BTreeMap<String, crate::config::ModelAlias>,
+) -> TokenCounter {
     let counter = TokenCounter::new();
-    counter.warm_up();
+    let listed: Vec<String> = registry
+        .snapshot()
+        .iter()
+        .flat_map(|entry| {
+            entry
+                .models()
+                .iter()
+                .map(|model| model.id.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let deployed = aliases.values().flat_map(|alias| {
+        alias
+            .deployments
+            .iter()
+            .map(|deployment| deployment.model.as_str())
+    });
+    counter.warm_up_for(listed.iter().map(String::as_str).chain(deployed));
     counter
 }

@@ -80,6 +80,27 @@ impl TokenCounter {
         tracing::debug!(loaded, "tokenizers warmed up");
     }
 
+    /// Loads now only the tokenizers these upstream models use (each table costs tens of MiB of
+    /// memory, so a gateway that serves no OpenAI model loads none); any other is loaded on first
+    /// use. Returns how many tokenizers are loaded.
+    pub fn warm_up_for<'a>(&self, models: impl IntoIterator<Item = &'a str>) -> usize {
+        let mut wanted = [false; 2];
+        for model in models {
+            match encoding_for(model) {
+                Some(Encoding::O200k) => wanted[0] = true,
+                Some(Encoding::Cl100k) => wanted[1] = true,
+                None => {}
+            }
+        }
+        let loaded = [Encoding::O200k, Encoding::Cl100k]
+            .into_iter()
+            .zip(wanted)
+            .filter(|(encoding, wanted)| *wanted && bpe(*encoding).is_some())
+            .count();
+        tracing::debug!(loaded, "tokenizers warmed up for the configured models");
+        loaded
+    }
+
     /// Counts the prompt of `request` as sent to the upstream model `model`.
     pub fn count_prompt(&self, model: &str, request: &ChatRequest) -> PromptCount {
         match encoding_for(model).and_then(bpe) {

@@ -245,3 +245,14 @@ fn clones_share_the_loaded_tokenizers() {
         "the BPE was loaded again"
     );
 }
+
+#[test]
+fn warming_up_loads_only_the_tokenizers_the_models_use() {
+    let counter = TokenCounter::new();
+    assert_eq!(
+        counter.warm_up_for(["llama3", "claude-sonnet-4", "bench-model"]),
+        0
+    );
+    assert_eq!(counter.warm_up_for(["gpt-4o-mini", "claude-sonnet-4"]), 1);
+    assert_eq!(counter.warm_up_for(["gpt-4o", "openai/gpt-4-turbo"]), 2);
+}

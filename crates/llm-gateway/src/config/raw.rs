@@ -234,8 +234,10 @@ fn default_cache_ttl_secs() -> u64 {
 fn default_cache_max_ttl_secs() -> u64 {
     3_600
 }
+/// 16 MiB: the memory backend serves one instance (development, small deployments); a shared or
+/// larger cache belongs in Redis, and this keeps the embedded default's memory small.
 fn default_memory_max_bytes() -> u64 {
-    64 * 1024 * 1024
+    16 * 1024 * 1024
 }
 fn default_namespace() -> String {
     "llmgw".to_owned()
