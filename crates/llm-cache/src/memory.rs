@@ -76,6 +76,13 @@ impl MemoryCache {
     /// A cache holding at most about `max_bytes` of answers; least useful entries go first.
     pub fn new(max_bytes: u64) -> Self {
         let entries = Cache::builder()
+            // Sized for the entries the budget holds (about 2 KiB each), so the table does not keep
+            // rehashing as it fills.
+            .initial_capacity(
+                usize::try_from(max_bytes / 2048)
+                    .unwrap_or(usize::MAX)
+                    .min(1 << 16),
+            )
             .max_capacity(max_bytes)
             .weigher(|_key: &CacheKey, entry: &Arc<MemoryEntry>| entry.weight)
             .expire_after(EntryExpiry)

@@ -54,6 +54,10 @@ impl UpstreamClient {
             .connect_timeout(timeouts.connect)
             .default_headers(headers)
             .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
+            // Redirects are not followed: an upstream must not send the gateway to an address the
+            // configuration did not name (and skipping the redirect layer spares a URL parse per
+            // request).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| {
                 LlmError::internal(format!("provider {id}: could not build the HTTP client"))

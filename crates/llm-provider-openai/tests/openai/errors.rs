@@ -143,3 +143,18 @@ async fn non_json_error_bodies_still_map_by_status() {
     let error = complete_against(ResponseTemplate::new(404).set_body_string("Not Found")).await;
     assert_eq!(error.kind(), ErrorKind::NotFound);
 }
+
+#[tokio::test]
+async fn a_redirect_is_never_followed() {
+    let elsewhere = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"unexpected": true})))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+    let location = format!("{}/v1/chat/completions", elsewhere.uri());
+    let error =
+        complete_against(ResponseTemplate::new(307).insert_header("location", location.as_str())).await;
+    assert_eq!(error.kind(), ErrorKind::UpstreamProtocol);
+    elsewhere.verify().await;
+}
