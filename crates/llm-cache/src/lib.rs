@@ -3,7 +3,7 @@
 //! This crate owns everything about cached answers: the canonical [`CacheKey`] (a hash of every field
 //! that changes an answer, plus the resolved route), the stored [`CachedAnswer`] (a response, and the
 //! exact chunks when it was recorded from a stream), the [`ResponseCache`] backends ([`MemoryCache`] on
-//! moka, bounded by bytes; [`RedisCache`] on fred, shared by every gateway instance), adaptive TTL, and
+//! quick_cache, bounded by the memory its answers hold; [`RedisCache`] on fred, shared by every gateway instance), adaptive TTL, and
 //! the fault-tolerant front [`AnswerCache`] with its stats and health: a cache failure is counted,
 //! logged sparingly and never fails a request. Among the gateway's crates it depends on `llm-core` only,
 //! and it knows no HTTP framework.

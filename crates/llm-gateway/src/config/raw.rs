@@ -234,10 +234,11 @@ fn default_cache_ttl_secs() -> u64 {
 fn default_cache_max_ttl_secs() -> u64 {
     3_600
 }
-/// 16 MiB: the memory backend serves one instance (development, small deployments); a shared or
-/// larger cache belongs in Redis, and this keeps the embedded default's memory small.
+/// 8 MiB (a few thousand short answers): the memory backend serves one instance (development, small
+/// deployments); a shared or larger cache belongs in Redis. The process holds about 1.6 times the
+/// budget (allocator and table overhead), which keeps the embedded default under 50 MiB under load.
 fn default_memory_max_bytes() -> u64 {
-    16 * 1024 * 1024
+    8 * 1024 * 1024
 }
 fn default_namespace() -> String {
     "llmgw".to_owned()
