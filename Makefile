@@ -1,7 +1,7 @@
 # The project's commands. `make run` and `make test` are the two the README promises.
 CARGO ?= cargo
 
-.PHONY: run run-release test lint fmt bench deny check-config load load-build load-streams soak
+.PHONY: run run-release test lint fmt bench deny check-config load load-build load-streams soak load-floor
 
 ## Start the gateway on its embedded defaults (mock provider, 127.0.0.1:8080).
 run:
@@ -59,3 +59,9 @@ load-streams: load-build
 ## 1M requests through the gateway: is its RSS flat after warm-up? Options: LOAD_ARGS="--requests 200000".
 soak: load-build
 	$(LOAD_BIN) soak $(LOAD_ARGS)
+
+## The floor: direct vs through nginx as a plain reverse proxy vs through the gateway, interleaved;
+## writes $(TARGET_DIR)/llm-load-floor-report.md. Needs nginx (apt-get install -y nginx).
+## Options: LOAD_ARGS="--quick" (see llm-load floor --help).
+load-floor: load-build
+	$(LOAD_BIN) floor $(LOAD_ARGS)

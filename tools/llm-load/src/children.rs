@@ -167,3 +167,176 @@ pub fn log_tail(path: &Path) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
+
+/// How to get nginx when `--nginx-bin` is not there.
+const NGINX_INSTALL_HINT: &str = "install it with `sudo apt-get install -y nginx` (Debian/Ubuntu; then \
+     `sudo service nginx stop` so the packaged service does not keep port 80), or pass --nginx-bin PATH";
+
+/// `path` when it is a file, else an error that says how to install nginx.
+pub fn nginx_bin(path: &Path) -> anyhow::Result<PathBuf> {
+    anyhow::ensure!(
+        path.is_file(),
+        "no nginx at {}: {NGINX_INSTALL_HINT}",
+        path.display()
+    );
+    Ok(path.to_path_buf())
+}
+
+/// What `nginx -v` says (`nginx/1.22.1`), for the report.
+pub fn nginx_version(bin: &Path) -> String {
+    Command::new(bin)
+        .arg("-v")
+        .stdin(Stdio::null())
+        .output()
+        .ok()
+        .map(|output| {
+            let text = String::from_utf8_lossy(&output.stderr).into_owned();
+            text.trim()
+                .strip_prefix("nginx version: ")
+                .unwrap_or(text.trim())
+                .to_owned()
+        })
+        .unwrap_or_else(|| "nginx (version unknown)".to_owned())
+}
+
+/// The nginx configuration: a plain reverse proxy of everything to `upstream`, HTTP/1.1 keep-alive
+/// to it (a pool of 64 idle connections), no buffering (streams pass chunk by chunk), no access
+/// log; every path nginx writes lives in `dir`.
+pub fn render_nginx_config(
+    dir: &Path,
+    listen: SocketAddr,
+    upstream: SocketAddr,
+    worker_processes: &str,
+) -> String {
+    let dir = dir.display();
+    format!(
+        "# Written by llm-load floor: nginx as a plain reverse proxy to the mock upstream.\n\
+         worker_processes {worker_processes};\n\
+         pid {dir}/nginx.pid;\n\
+         error_log {dir}/error.log warn;\n\
+         events {{\n    worker_connections 4096;\n}}\n\
+         http {{\n\
+         \x20   access_log off;\n\
+         \x20   client_body_temp_path {dir}/client_body;\n\
+         \x20   proxy_temp_path {dir}/proxy;\n\
+         \x20   fastcgi_temp_path {dir}/fastcgi;\n\
+         \x20   uwsgi_temp_path {dir}/uwsgi;\n\
+         \x20   scgi_temp_path {dir}/scgi;\n\
+         \x20   keepalive_requests 1000000;\n\
+         \x20   upstream mock {{\n\
+         \x20       server {upstream};\n\
+         \x20       keepalive 64;\n\
+         \x20       keepalive_requests 1000000;\n\
+         \x20   }}\n\
+         \x20   server {{\n\
+         \x20       listen {listen};\n\
+         \x20       location / {{\n\
+         \x20           proxy_pass http://mock;\n\
+         \x20           proxy_http_version 1.1;\n\
+         \x20           proxy_set_header Connection \"\";\n\
+         \x20           proxy_buffering off;\n\
+         \x20       }}\n\
+         \x20   }}\n\
+         }}\n"
+    )
+}
+
+/// nginx as a child process (`daemon off`, so the child is the master), stopped on drop.
+pub struct Nginx {
+    process: ChildProcess,
+    pub address: SocketAddr,
+    /// The master and its workers, as found once nginx answered.
+    pub pids: Vec<u32>,
+    pub error_log: PathBuf,
+    pub config: String,
+}
+
+/// Writes the configuration to a scratch directory, starts nginx on it with `-c CONF -p DIR -g
+/// 'daemon off;'` and waits until a request through it reaches the mock (`GET /v1/models`).
+pub async fn spawn_nginx(bin: &Path, upstream: SocketAddr, worker_processes: &str) -> anyhow::Result<Nginx> {
+    let dir = scratch_dir()?.join("nginx");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let address = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    let config = render_nginx_config(&dir, address, upstream, worker_processes);
+    let config_path = dir.join("nginx.conf");
+    std::fs::write(&config_path, &config).with_context(|| format!("writing {}", config_path.display()))?;
+    let stderr_path = dir.join("stderr.log");
+    let stderr =
+        std::fs::File::create(&stderr_path).with_context(|| format!("creating {}", stderr_path.display()))?;
+    let child = Command::new(bin)
+        .arg("-c")
+        .arg(&config_path)
+        .arg("-p")
+        .arg(&dir)
+        .args(["-g", "daemon off;"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(stderr))
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let mut process = ChildProcess { child, name: "nginx" };
+    let error_log = dir.join("error.log");
+    let ready = client::wait_until_ok(address, "/v1/models", Duration::from_secs(10), || {
+        process.check_alive()
+    })
+    .await;
+    if let Err(error) = ready {
+        anyhow::bail!(
+            "{error:#}\nnginx standard error ({}):\n{}\nnginx error log ({}):\n{}",
+            stderr_path.display(),
+            log_tail(&stderr_path),
+            error_log.display(),
+            log_tail(&error_log)
+        );
+    }
+    let master = process.pid();
+    let mut pids = vec![master];
+    pids.extend(crate::proc_stats::children_of(master)?);
+    Ok(Nginx {
+        process,
+        address,
+        pids,
+        error_log,
+        config,
+    })
+}
+
+impl Nginx {
+    /// An error when the master has exited.
+    pub fn check_alive(&mut self) -> anyhow::Result<()> {
+        self.process.check_alive()
+    }
+}
+
+impl Drop for Nginx {
+    /// A fast shutdown (SIGTERM to the master, which stops its workers), then SIGKILL to whatever
+    /// is left of the master and the workers after 3 s.
+    fn drop(&mut self) {
+        let master = self.process.pid();
+        let _ = Command::new("kill")
+            .args(["-TERM", &master.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            if !matches!(self.process.child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.process.child.kill();
+        let _ = self.process.child.wait();
+        for &worker in self.pids.iter().skip(1) {
+            let still_nginx = std::fs::read_to_string(format!("/proc/{worker}/comm"))
+                .is_ok_and(|name| name.trim() == "nginx");
+            if still_nginx {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &worker.to_string()])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
+    }
+}

@@ -24,6 +24,8 @@ pub enum Command {
     Streams(StreamsArgs),
     /// A long run through the gateway: is its RSS flat after warm-up?
     Soak(SoakArgs),
+    /// The floor: direct vs through nginx as a plain reverse proxy vs through the gateway.
+    Floor(FloorArgs),
 }
 
 /// The mock upstream's behaviour.
@@ -125,4 +127,44 @@ pub struct SoakArgs {
     pub no_cache: bool,
     #[command(flatten)]
     pub gateway: GatewayArgs,
+}
+
+/// `llm-load floor`.
+#[derive(Clone, Debug, Args)]
+pub struct FloorArgs {
+    /// Length of one measured slice.
+    #[arg(long, default_value_t = 3.0)]
+    pub duration_secs: f64,
+    /// Concurrent connections, each with requests back to back.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Direct/nginx/gateway slice triples per kind.
+    #[arg(long, default_value_t = 2)]
+    pub rounds: u32,
+    /// Content chunks of a streamed answer.
+    #[arg(long, default_value_t = 20)]
+    pub chunks: u32,
+    /// 1 s slices, 1 round, short warm-ups.
+    #[arg(long)]
+    pub quick: bool,
+    /// The nginx binary (Debian: `apt-get install -y nginx`).
+    #[arg(long, value_name = "PATH", default_value = "/usr/sbin/nginx")]
+    pub nginx_bin: PathBuf,
+    /// nginx's `worker_processes`: `auto` (one per core, as the gateway runs one worker per core)
+    /// or a number.
+    #[arg(long, default_value = "auto", value_parser = parse_worker_processes)]
+    pub nginx_workers: String,
+    /// Also write the report here (default: target/llm-load-floor-report.md).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+fn parse_worker_processes(value: &str) -> Result<String, String> {
+    match value {
+        "auto" => Ok(value.to_owned()),
+        number if number.parse::<u16>().is_ok_and(|n| n > 0) => Ok(number.to_owned()),
+        _ => Err("`auto` or a positive number".to_owned()),
+    }
 }

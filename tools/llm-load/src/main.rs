@@ -9,6 +9,8 @@
 //!   targets' PASS/FAIL.
 //! - `llm-load streams`: many concurrent streams through the gateway; its peak RSS.
 //! - `llm-load soak`: a long run through the gateway; whether its RSS stays flat after warm-up.
+//! - `llm-load floor`: direct vs through nginx as a plain reverse proxy vs through the gateway,
+//!   interleaved: how close the gateway comes to a plain proxy hop.
 #![allow(
     clippy::print_stdout,
     reason = "a command-line benchmark: its output is the table it prints"
@@ -17,6 +19,7 @@
 mod children;
 mod cli;
 mod client;
+mod floor;
 mod gateway_config;
 mod histogram;
 mod load;
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Streams(args) => streams::run(&args),
         Command::Soak(args) => soak::run(&args),
+        Command::Floor(args) => floor::run(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -37,27 +37,35 @@ pub fn client_runtime(args: &GatewayArgs) -> anyhow::Result<tokio::runtime::Runt
 }
 
 fn plan_of(args: &RunArgs) -> Plan {
+    plan(
+        args.quick,
+        args.duration_secs,
+        args.rounds,
+        args.concurrency,
+        &args.gateway,
+    )
+}
+
+/// Slices, warm-up and rounds: `--quick` means 1 s slices, one round and a 0.5 s warm-up.
+pub fn plan(quick: bool, duration_secs: f64, rounds: u32, concurrency: usize, gateway: &GatewayArgs) -> Plan {
     let available = std::thread::available_parallelism().map_or(1, usize::from);
-    if args.quick {
-        Plan {
-            slice: Duration::from_secs(1),
-            warm_up: Duration::from_millis(500),
-            rounds: 1,
-            concurrency: args.concurrency,
-            client_threads: args.gateway.client_threads,
-            upstream_workers: args.gateway.upstream_workers,
-            cores: available,
-        }
+    let (slice, warm_up, rounds) = if quick {
+        (Duration::from_secs(1), Duration::from_millis(500), 1)
     } else {
-        Plan {
-            slice: Duration::from_secs_f64(args.duration_secs.max(0.1)),
-            warm_up: Duration::from_secs(1),
-            rounds: args.rounds.max(1),
-            concurrency: args.concurrency,
-            client_threads: args.gateway.client_threads,
-            upstream_workers: args.gateway.upstream_workers,
-            cores: available,
-        }
+        (
+            Duration::from_secs_f64(duration_secs.max(0.1)),
+            Duration::from_secs(1),
+            rounds.max(1),
+        )
+    };
+    Plan {
+        slice,
+        warm_up,
+        rounds,
+        concurrency,
+        client_threads: gateway.client_threads,
+        upstream_workers: gateway.upstream_workers,
+        cores: available,
     }
 }
 
@@ -124,9 +132,14 @@ async fn benchmark(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
 /// `$CARGO_TARGET_DIR/llm-load-report.md`, else `target/llm-load-report.md`.
 fn default_report_path() -> PathBuf {
+    target_file("llm-load-report.md")
+}
+
+/// `name` in `$CARGO_TARGET_DIR`, else in `target`.
+pub fn target_file(name: &str) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| PathBuf::from("target"), PathBuf::from)
-        .join("llm-load-report.md")
+        .join(name)
 }
 
 /// One configuration and kind: a warm-up each way, then `rounds` × (direct slice, gateway slice).
@@ -172,7 +185,8 @@ async fn measure(
     })
 }
 
-async fn slice(workload: &Arc<Workload>, concurrency: usize, length: Duration) -> Tally {
+/// One measured (or warm-up) slice of `length`.
+pub async fn slice(workload: &Arc<Workload>, concurrency: usize, length: Duration) -> Tally {
     load::drive(
         Arc::clone(workload),
         concurrency,
