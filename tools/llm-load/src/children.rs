@@ -42,6 +42,8 @@ impl Drop for ChildProcess {
 
 /// The mock's settings as a child process.
 pub struct UpstreamSettings {
+    /// The mock's delay before answering.
+    pub latency_ms: u64,
     pub chunks: u32,
     pub chunk_delay_ms: u64,
     pub workers: usize,
@@ -52,6 +54,7 @@ pub fn spawn_upstream(settings: &UpstreamSettings) -> anyhow::Result<(ChildProce
     let exe = std::env::current_exe().context("locating this binary")?;
     let mut child = Command::new(exe)
         .args(["upstream", "--bind", "127.0.0.1:0"])
+        .args(["--latency-ms", &settings.latency_ms.to_string()])
         .args(["--chunks", &settings.chunks.to_string()])
         .args(["--chunk-delay-ms", &settings.chunk_delay_ms.to_string()])
         .args(["--workers", &settings.workers.to_string()])

@@ -78,6 +78,10 @@ pub struct RunArgs {
     /// Direct/gateway slice pairs per configuration and kind.
     #[arg(long, default_value_t = 2)]
     pub rounds: u32,
+    /// The mock upstream's delay before each answer: 0 measures the gateway's own cost; a few ms
+    /// shows what a cache hit saves against an upstream that takes time.
+    #[arg(long, default_value_t = 0)]
+    pub upstream_latency_ms: u64,
     /// Content chunks of a streamed answer.
     #[arg(long, default_value_t = 20)]
     pub chunks: u32,

@@ -124,6 +124,7 @@ async fn floor(args: &FloorArgs, nginx_bin: &Path) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let server_bin = children::server_bin(args.gateway.server_bin.as_deref())?;
     let (mut upstream, upstream_address) = children::spawn_upstream(&UpstreamSettings {
+        latency_ms: 0,
         chunks: args.chunks,
         chunk_delay_ms: 0,
         workers: args.gateway.upstream_workers,

@@ -74,6 +74,7 @@ async fn benchmark(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let server_bin = children::server_bin(args.gateway.server_bin.as_deref())?;
     let (upstream, upstream_address) = children::spawn_upstream(&UpstreamSettings {
+        latency_ms: args.upstream_latency_ms,
         chunks: args.chunks,
         chunk_delay_ms: 0,
         workers: args.gateway.upstream_workers,

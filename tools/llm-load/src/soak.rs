@@ -27,6 +27,7 @@ pub fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
 async fn soak(args: &SoakArgs) -> anyhow::Result<ExitCode> {
     let server_bin = children::server_bin(args.gateway.server_bin.as_deref())?;
     let (_upstream, upstream_address) = children::spawn_upstream(&UpstreamSettings {
+        latency_ms: 0,
         chunks: 20,
         chunk_delay_ms: 0,
         workers: args.gateway.upstream_workers,

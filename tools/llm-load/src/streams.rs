@@ -25,6 +25,7 @@ pub fn run(args: &StreamsArgs) -> anyhow::Result<ExitCode> {
 async fn streams(args: &StreamsArgs) -> anyhow::Result<ExitCode> {
     let server_bin = children::server_bin(args.gateway.server_bin.as_deref())?;
     let (_upstream, upstream_address) = children::spawn_upstream(&UpstreamSettings {
+        latency_ms: 0,
         chunks: args.chunks,
         chunk_delay_ms: args.chunk_delay_ms,
         workers: args.gateway.upstream_workers,
