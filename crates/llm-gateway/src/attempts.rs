@@ -9,12 +9,14 @@
 //! permission, quota, not found, internal) moves on without retrying. A failure the caller caused
 //! (`invalid_request`, `context_length_exceeded`, `content_filtered`) ends the request at once:
 //! another provider would refuse it too. Everything is bounded by `routing.max_attempts` and by the
-//! request's deadline; a wait that would pass the deadline is not started.
+//! request's deadline; a wait that would pass the deadline is not started, and a call the deadline
+//! cuts is dropped unjudged (the deadline is the client's or the gateway's, not the provider's fault,
+//! so it never opens a circuit).
 
 use std::future::Future;
 use std::time::Duration;
 
-use llm_core::{ErrorKind, LlmError, unix_time_millis};
+use llm_core::{ErrorKind, ErrorOrigin, LlmError, unix_time_millis};
 use tokio::time::Instant;
 
 use crate::config::RoutingConfig;
@@ -73,12 +75,14 @@ fn backoff(routing: &RoutingConfig, retry: u32, retry_after: Option<Duration>, r
     retry_after.map_or(jittered, |after| after.max(jittered))
 }
 
-/// The error when the request's deadline passes.
+/// The error when the request's deadline passes. Its origin is the gateway's policy, not the
+/// provider: a client asking for 1 ms must not open anyone's circuit.
 pub(crate) fn deadline_passed(timeout: Duration) -> LlmError {
     LlmError::new(
         ErrorKind::Timeout,
         format!("the request's deadline of {} ms passed", timeout.as_millis()),
     )
+    .with_origin(ErrorOrigin::Policy)
 }
 
 /// Picks a deployment of `group` not yet tried: its circuit admits calls, it is under its
@@ -154,18 +158,22 @@ impl Attempts<'_> {
                     if Instant::now() >= self.deadline {
                         return Err(deadline_passed(self.timeout));
                     }
-                    if candidate.rpm.as_ref().is_some_and(|budget| !budget.try_take()) {
-                        break;
-                    }
-                    let Some(deployment_call) = candidate.state.begin() else {
+                    let Some(deployment_call) = candidate.state.begin_within(candidate.max_inflight) else {
                         break;
                     };
+                    if candidate.rpm.as_ref().is_some_and(|budget| !budget.try_take()) {
+                        // Dropped unjudged: no call was made.
+                        drop(deployment_call);
+                        break;
+                    }
                     attempts += 1;
                     let route = candidate.route.clone();
                     let started = std::time::Instant::now();
-                    let outcome = tokio::time::timeout_at(self.deadline, call(route.clone()))
-                        .await
-                        .unwrap_or_else(|_| Err(deadline_passed(self.timeout)));
+                    let Ok(outcome) = tokio::time::timeout_at(self.deadline, call(route.clone())).await
+                    else {
+                        // The request's own deadline: the call is dropped unjudged.
+                        return Err(deadline_passed(self.timeout));
+                    };
                     let latency = started.elapsed();
                     metering::provider_call(route.entry.id(), latency);
                     let error = match outcome {
@@ -201,7 +209,7 @@ impl Attempts<'_> {
                         Next::Retry if retries < self.routing.max_retries => {
                             retries += 1;
                             let wait = backoff(self.routing, retries, retry_after, &mut rng);
-                            if Instant::now() + wait >= self.deadline {
+                            if wait >= self.deadline.saturating_duration_since(Instant::now()) {
                                 break;
                             }
                             tokio::time::sleep(wait).await;

@@ -265,13 +265,7 @@ impl Gateway {
     /// One provider without secrets, with its deployments' state.
     pub fn provider_snapshot(&self, entry: &ProviderEntry) -> ProviderSnapshot {
         let mut snapshot = entry.snapshot();
-        snapshot.deployments = self
-            .router
-            .deployments()
-            .for_provider(entry.id().as_str())
-            .iter()
-            .map(|state| state.snapshot())
-            .collect();
+        snapshot.deployments = self.router.deployments().snapshots(entry.id().as_str());
         snapshot
     }
 

@@ -117,11 +117,7 @@ impl ProviderDetails {
             state,
             probe,
             traffic,
-            deployments: deployments
-                .for_provider(entry.id().as_str())
-                .iter()
-                .map(|state| state.snapshot())
-                .collect(),
+            deployments: deployments.snapshots(entry.id().as_str()),
         }
     }
 }

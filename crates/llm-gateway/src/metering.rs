@@ -16,7 +16,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use llm_core::{ChatChunk, LlmError, ProviderId, Usage};
+use llm_core::{ChatChunk, ErrorOrigin, LlmError, ProviderId, Usage};
 
 use crate::observed::ChunkObserver;
 use crate::registry::ProviderEntry;
@@ -110,10 +110,16 @@ impl StreamMeter {
             return;
         }
         self.outcome_recorded = true;
-        self.entry.traffic().record(self.open_latency, error);
+        // A stream the client left, or that the request's own deadline cut, says nothing about the
+        // provider: neither its traffic window nor its breaker judges it (the call is dropped).
+        let judged = match error {
+            None => outcome != "client_gone",
+            Some(error) => error.origin() == ErrorOrigin::Provider,
+        };
         if let Some(call) = self.call.take()
-            && outcome != "client_gone"
+            && judged
         {
+            self.entry.traffic().record(self.open_latency, error);
             call.finish(self.open_latency, error);
         }
         tracing::info!(
@@ -143,10 +149,11 @@ impl ChunkObserver for StreamMeter {
                     self.usage = Some(usage.clone());
                 }
             }
-            Err(error) => {
+            Err(error) if error.origin() == ErrorOrigin::Provider => {
                 provider_error(self.entry.id(), error);
                 self.finish(Some(error), "failed");
             }
+            Err(error) => self.finish(Some(error), "deadline"),
         }
     }
 

@@ -16,6 +16,9 @@ use crate::routing::balancer::Strategy;
 use crate::routing::deployment::{DeploymentState, DeploymentStates};
 use crate::routing::limits::MinuteBudget;
 
+/// The deployment state shared by the models a provider neither lists nor is deployed with.
+pub const UNLISTED_MODEL: &str = "*";
+
 /// Where one request goes.
 #[derive(Clone, Debug)]
 pub struct Route {
@@ -57,22 +60,12 @@ pub struct RoutePlan {
     pub groups: Vec<RouteGroup>,
 }
 
-impl RoutePlan {
-    /// The first deployment of the first group: for validation before the balancer has picked.
-    pub fn primary(&self) -> Option<&Route> {
-        self.groups
-            .first()
-            .and_then(|group| group.candidates.first())
-            .map(|candidate| &candidate.route)
-    }
-}
-
 /// Resolves model names against the alias table and the registry.
 #[derive(Debug)]
 pub struct Router {
     aliases: BTreeMap<String, ModelAlias>,
-    /// Each alias deployment's requests-per-minute budget, by alias and deployment index.
-    budgets: BTreeMap<(String, usize), Arc<MinuteBudget>>,
+    /// Each alias deployment's requests-per-minute budget, by alias, in deployment order.
+    budgets: BTreeMap<String, Vec<Option<Arc<MinuteBudget>>>>,
     registry: Arc<ProviderRegistry>,
     deployments: Arc<DeploymentStates>,
 }
@@ -85,20 +78,33 @@ impl Router {
         registry: Arc<ProviderRegistry>,
         deployments: Arc<DeploymentStates>,
     ) -> Self {
-        let mut budgets = BTreeMap::new();
-        for (name, alias) in &aliases {
-            for (index, deployment) in alias.deployments.iter().enumerate() {
-                if let Some(rpm) = deployment.rpm {
-                    budgets.insert((name.clone(), index), Arc::new(MinuteBudget::new(rpm)));
-                }
-            }
-        }
+        let budgets = aliases
+            .iter()
+            .map(|(name, alias)| {
+                let budgets = alias
+                    .deployments
+                    .iter()
+                    .map(|deployment| deployment.rpm.map(|rpm| Arc::new(MinuteBudget::new(rpm))))
+                    .collect();
+                (name.clone(), budgets)
+            })
+            .collect();
         Self {
             aliases,
             budgets,
             registry,
             deployments,
         }
+    }
+
+    /// Whether an alias deploys `model` on `provider`.
+    fn deployed(&self, provider: &str, model: &str) -> bool {
+        self.aliases.values().any(|alias| {
+            alias
+                .deployments
+                .iter()
+                .any(|deployment| deployment.provider.as_str() == provider && deployment.model == model)
+        })
     }
 
     /// Every deployment's live state.
@@ -126,14 +132,6 @@ impl Router {
         Ok(RoutePlan { groups })
     }
 
-    /// Picks the provider and upstream model for `model`: its group's first deployment.
-    pub fn resolve(&self, model: &ModelRef) -> Result<Route, LlmError> {
-        let plan = self.plan(model)?;
-        plan.primary()
-            .cloned()
-            .ok_or_else(|| LlmError::internal("a route group without deployments"))
-    }
-
     /// The deployments of one name.
     fn group(&self, name: &str) -> Result<RouteGroup, LlmError> {
         let model = ModelRef::parse(name);
@@ -149,6 +147,7 @@ impl Router {
             return Ok(self.single(name, entry, upstream));
         }
         if let Some(alias) = self.aliases.get(name) {
+            let budgets = self.budgets.get(name);
             let candidates: Vec<Candidate> = alias
                 .deployments
                 .iter()
@@ -168,7 +167,7 @@ impl Router {
                         },
                         weight: deployment.weight,
                         max_inflight: deployment.max_inflight,
-                        rpm: self.budgets.get(&(name.to_owned(), index)).cloned(),
+                        rpm: budgets.and_then(|budgets| budgets.get(index)).cloned().flatten(),
                     })
                 })
                 .collect();
@@ -199,14 +198,18 @@ impl Router {
             })
     }
 
-    /// A group of one deployment.
+    /// A group of one deployment. Its live state is per (provider, model) when the provider lists
+    /// the model or an alias deploys it; any other name a client sends shares the provider's `*`
+    /// state, so client input cannot grow the state (and the `llm_circuit_state` labels) unbounded.
     fn single(&self, name: &str, entry: Arc<ProviderEntry>, upstream: &str) -> RouteGroup {
+        let known = entry.serves(upstream) || self.deployed(entry.id().as_str(), upstream);
+        let state_model = if known { upstream } else { UNLISTED_MODEL };
         RouteGroup {
             model: name.to_owned(),
             alias: false,
             strategy: Strategy::Weighted,
             candidates: vec![Candidate {
-                state: self.deployments.get_or_create(entry.id().as_str(), upstream),
+                state: self.deployments.get_or_create(entry.id().as_str(), state_model),
                 route: Route {
                     entry,
                     upstream_model: upstream.to_owned(),

@@ -56,6 +56,7 @@ impl Stream for Deadlined {
             return Poll::Ready(None);
         }
         if let Poll::Ready(item) = self.chunks.as_mut().poll_next(cx) {
+            self.done = item.is_none();
             return Poll::Ready(item);
         }
         match self.sleep.as_mut().poll(cx) {

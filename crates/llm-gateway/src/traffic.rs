@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use llm_core::{ErrorKind, LlmError, unix_time_millis};
+use llm_core::{ErrorKind, ErrorOrigin, LlmError, unix_time_millis};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -23,15 +23,17 @@ pub const WINDOW_SPAN: Duration = Duration::from_secs(300);
 /// At most this many calls are kept (the most recent).
 pub const WINDOW_CAPACITY: usize = 1024;
 
-/// Whether an error says the provider failed, rather than the caller or a gateway rule.
+/// Whether an error says the provider failed, rather than the caller (an invalid request, a prompt
+/// too long, a content rule) or a gateway rule (the request's own deadline, a limit).
 pub fn is_provider_failure(error: &LlmError) -> bool {
-    !matches!(
-        error.kind(),
-        ErrorKind::InvalidRequest
-            | ErrorKind::NotFound
-            | ErrorKind::ContextLengthExceeded
-            | ErrorKind::ContentFiltered
-    )
+    error.origin() == ErrorOrigin::Provider
+        && !matches!(
+            error.kind(),
+            ErrorKind::InvalidRequest
+                | ErrorKind::NotFound
+                | ErrorKind::ContextLengthExceeded
+                | ErrorKind::ContentFiltered
+        )
 }
 
 #[derive(Clone, Copy, Debug)]

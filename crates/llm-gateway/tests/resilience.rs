@@ -374,3 +374,48 @@ async fn the_request_deadline_bounds_every_attempt() {
     assert_eq!(refused.kind(), ErrorKind::InvalidRequest);
     assert_eq!(refused.param(), Some("x-llm-timeout-ms"));
 }
+
+#[tokio::test]
+async fn a_clients_short_deadline_never_opens_a_circuit() {
+    let gateway = gateway("").await;
+    let a = install(&gateway, "a", |settings| {
+        settings.latency = Duration::from_millis(200)
+    });
+    for _ in 0..6 {
+        let mut context = ctx();
+        context.timeout = Some(Duration::from_millis(5));
+        let error = gateway
+            .complete(&context, ChatRequest::from_prompt("primary", "hi"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Timeout);
+    }
+    assert_eq!(a.calls(), 6, "one attempt each: the deadline ends the request");
+    assert_eq!(circuit(&gateway, "a"), "closed");
+    let details = gateway.provider_details();
+    let a_details = details
+        .iter()
+        .find(|provider| provider.id.as_str() == "a")
+        .unwrap();
+    assert_eq!(a_details.traffic.failures, 0, "{a_details:?}");
+    // With time to answer, it answers.
+    assert_eq!(
+        complete(&gateway, "primary").await.unwrap().provider.as_str(),
+        "a"
+    );
+}
+
+#[tokio::test]
+async fn model_names_a_provider_does_not_list_share_one_state() {
+    let gateway = gateway("").await;
+    for name in ["a/made-up-1", "a/made-up-2", "a/made-up-3", "a/echo"] {
+        complete(&gateway, name).await.unwrap();
+    }
+    let a = gateway
+        .providers()
+        .into_iter()
+        .find(|provider| provider.id.as_str() == "a")
+        .unwrap();
+    let models: Vec<&str> = a.deployments.iter().map(|d| d.model.as_str()).collect();
+    assert_eq!(models, ["*", "echo"], "client-chosen names do not grow the state");
+}

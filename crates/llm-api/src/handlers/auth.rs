@@ -56,8 +56,9 @@ pub(crate) fn admin(request: &HttpRequest, state: &ApiState) -> Result<(), ApiEr
     admin_key(state, presented_key(request))
 }
 
-/// An operator route (diagnostics): the admin key when one is configured, else a client route, so a
-/// development gateway with no keys at all (loopback only) shows it openly.
+/// An operator route (diagnostics): the admin key when one is configured; without one, any client
+/// key (and, on a gateway with no keys at all, which binds only loopback, anyone). Configure an admin
+/// key to keep diagnostics (providers' last errors, Redis, the host) from clients.
 pub(crate) fn operator(request: &HttpRequest, state: &ApiState) -> Result<(), ApiError> {
     if state.gateway.has_admin_key() {
         admin(request, state)

@@ -26,6 +26,9 @@ use super::ConfigError;
 use crate::routing::balancer::Strategy;
 use crate::routing::breaker::BreakerSettings;
 
+/// The longest deadline, window or open time accepted: a day.
+const MAX_DURATION_MS: u64 = 86_400_000;
+
 /// `[routing]` as written.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -122,7 +125,24 @@ pub(crate) fn validate_routing(raw: &RawRouting) -> Result<RoutingConfig, Config
             "must be at least routing.timeout_ms",
         ));
     }
+    if raw.max_timeout_ms > MAX_DURATION_MS {
+        return Err(ConfigError::invalid(
+            "routing.max_timeout_ms",
+            "must be at most a day (86400000)",
+        ));
+    }
     let breaker = &raw.circuit_breaker;
+    for (key, secs) in [
+        ("window_secs", breaker.window_secs),
+        ("open_secs", breaker.open_secs),
+    ] {
+        if secs > MAX_DURATION_MS / 1000 {
+            return Err(ConfigError::invalid(
+                format!("routing.circuit_breaker.{key}"),
+                "must be at most a day (86400)",
+            ));
+        }
+    }
     if !(breaker.failure_ratio > 0.0 && breaker.failure_ratio <= 1.0) {
         return Err(ConfigError::invalid(
             "routing.circuit_breaker.failure_ratio",
@@ -187,7 +207,18 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_key() {
-        let cases: [(Spoil, &str); 6] = [
+        let cases: [(Spoil, &str); 8] = [
+            (
+                |raw| {
+                    raw.timeout_ms = 1_000;
+                    raw.max_timeout_ms = u64::MAX;
+                },
+                "routing.max_timeout_ms",
+            ),
+            (
+                |raw| raw.circuit_breaker.open_secs = u64::MAX,
+                "routing.circuit_breaker.open_secs",
+            ),
             (|raw| raw.max_attempts = 0, "routing.max_attempts"),
             (|raw| raw.backoff_initial_ms = 5_000, "routing.backoff_initial_ms"),
             (|raw| raw.max_timeout_ms = 10, "routing.max_timeout_ms"),

@@ -12,7 +12,8 @@
 //! judges nothing. The breaker's clock is tokio's, so tests drive it with paused time.
 //!
 //! The state is exported as the gauge `llm_circuit_state{provider, model}`: 0 closed, 1 half-open,
-//! 2 open. Both labels come from configuration, so they are bounded.
+//! 2 open. Both labels are bounded: the provider is configured, and the model is one the provider
+//! lists or an alias deploys (any other name shares the provider's `*` state; see the router).
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;

@@ -88,8 +88,20 @@ impl DeploymentState {
 
     /// Starts a call, or `None` while the breaker refuses calls.
     pub fn begin(&self) -> Option<DeploymentCall> {
+        self.begin_within(None)
+    }
+
+    /// Starts a call unless the breaker refuses it or `cap` calls are already in flight (checked and
+    /// counted in one atomic step, so concurrent requests cannot pass the cap together).
+    pub fn begin_within(&self, cap: Option<u32>) -> Option<DeploymentCall> {
         let permit = self.breaker.admit()?;
-        self.counters.inflight.fetch_add(1, Ordering::Relaxed);
+        let limit = cap.unwrap_or(u32::MAX);
+        self.counters
+            .inflight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |inflight| {
+                (inflight < limit).then_some(inflight + 1)
+            })
+            .ok()?; // the permit drops unjudged
         Some(DeploymentCall {
             counters: Arc::clone(&self.counters),
             permit: Some(permit),
@@ -220,6 +232,14 @@ impl DeploymentStates {
             .unwrap_or_default()
     }
 
+    /// The snapshots of one provider's deployments, by model.
+    pub fn snapshots(&self, provider: &str) -> Vec<DeploymentSnapshot> {
+        self.for_provider(provider)
+            .iter()
+            .map(|state| state.snapshot())
+            .collect()
+    }
+
     /// Every deployment, by provider and model.
     pub fn all(&self) -> Vec<Arc<DeploymentState>> {
         let states = self.states.read().unwrap_or_else(PoisonError::into_inner);
@@ -253,6 +273,20 @@ mod tests {
 
     fn failure() -> LlmError {
         LlmError::from_provider(&ProviderId::new("p"), ErrorKind::ProviderUnavailable, "down")
+    }
+
+    #[test]
+    fn a_cap_on_calls_in_flight_is_never_passed() {
+        let state = DeploymentState::new("p", "m", BreakerSettings::default());
+        let first = state.begin_within(Some(2)).unwrap();
+        let second = state.begin_within(Some(2)).unwrap();
+        assert!(state.begin_within(Some(2)).is_none());
+        assert_eq!(state.inflight(), 2);
+        drop(first);
+        let third = state.begin_within(Some(2)).unwrap();
+        assert!(state.begin_within(Some(2)).is_none());
+        drop((second, third));
+        assert_eq!(state.inflight(), 0);
     }
 
     #[test]

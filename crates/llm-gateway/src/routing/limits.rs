@@ -38,9 +38,7 @@ impl MinuteBudget {
     pub fn try_take(&self) -> bool {
         let mut bucket = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
-        let refill = now.duration_since(bucket.refilled_at).as_secs_f64() / MINUTE.as_secs_f64();
-        let capacity = f64::from(self.per_minute);
-        bucket.tokens = (bucket.tokens + refill * capacity).min(capacity);
+        bucket.tokens = self.available(&bucket, now);
         bucket.refilled_at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
@@ -53,8 +51,14 @@ impl MinuteBudget {
     /// Whether a request would be taken now (nothing is taken).
     pub fn has_room(&self) -> bool {
         let bucket = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let refill = Instant::now().duration_since(bucket.refilled_at).as_secs_f64() / MINUTE.as_secs_f64();
-        bucket.tokens + refill * f64::from(self.per_minute) >= 1.0
+        self.available(&bucket, Instant::now()) >= 1.0
+    }
+
+    /// The bucket's requests at `now`: what it held, refilled over the time since, at most full.
+    fn available(&self, bucket: &Bucket, now: Instant) -> f64 {
+        let capacity = f64::from(self.per_minute);
+        let refill = now.duration_since(bucket.refilled_at).as_secs_f64() / MINUTE.as_secs_f64();
+        (bucket.tokens + refill * capacity).min(capacity)
     }
 }
 
