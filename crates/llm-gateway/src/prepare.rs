@@ -29,7 +29,37 @@ impl Gateway {
         request: &mut ChatRequest,
     ) -> Result<Prepared, LlmError> {
         validate_payload(request, &self.validation.payload)?;
-        let plan = self.router.plan(&ModelRef::parse(&request.model))?;
+        let mut plan = self.router.plan(&ModelRef::parse(&request.model))?;
+        let key = ctx.principal.as_ref().map(|principal| principal.name.as_str());
+        if let Some(principal) = &ctx.principal {
+            // A key limited to some models may use only the deployments (and fallbacks) it names,
+            // whichever the balancer would pick.
+            for group in &mut plan.groups {
+                group.candidates.retain(|candidate| {
+                    let routed = format!(
+                        "{}/{}",
+                        candidate.route.entry.id(),
+                        candidate.route.upstream_model
+                    );
+                    principal.may_use(&request.model, &routed) || principal.may_use(&group.model, &routed)
+                });
+            }
+            if plan
+                .groups
+                .first()
+                .is_none_or(|group| group.candidates.is_empty())
+            {
+                return Err(LlmError::new(
+                    ErrorKind::PermissionDenied,
+                    format!(
+                        "the key `{}` may not use the model `{}`",
+                        principal.name, request.model
+                    ),
+                )
+                .with_param("model"));
+            }
+            plan.groups.retain(|group| !group.candidates.is_empty());
+        }
         let first = plan
             .groups
             .first()
@@ -40,20 +70,6 @@ impl Gateway {
             .and_then(|group| group.candidates.get(first.unwrap_or(0)))
             .map(|candidate| candidate.route.clone())
             .ok_or_else(|| LlmError::internal("a route group without deployments"))?;
-        let key = ctx.principal.as_ref().map(|principal| principal.name.as_str());
-        if let Some(principal) = &ctx.principal {
-            let routed = format!("{}/{}", route.entry.id(), route.upstream_model);
-            if !principal.may_use(&request.model, &routed) {
-                return Err(LlmError::new(
-                    ErrorKind::PermissionDenied,
-                    format!(
-                        "the key `{}` may not use the model `{}`",
-                        principal.name, request.model
-                    ),
-                )
-                .with_param("model"));
-            }
-        }
         if !self.filter.0.is_empty() {
             let model = request.model.clone();
             self.filter.0.check_input(&model, key, request)?;

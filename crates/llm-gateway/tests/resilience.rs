@@ -419,3 +419,41 @@ async fn model_names_a_provider_does_not_list_share_one_state() {
     let models: Vec<&str> = a.deployments.iter().map(|d| d.model.as_str()).collect();
     assert_eq!(models, ["*", "echo"], "client-chosen names do not grow the state");
 }
+
+#[tokio::test]
+async fn a_key_limited_to_one_deployment_is_always_served_there() {
+    let gateway = gateway(
+        r#"
+[models.pair]
+deployments = [{ provider = "a", model = "echo" }, { provider = "b", model = "echo" }]
+"#,
+    )
+    .await;
+    let mut context = ctx();
+    context.principal = Some(llm_gateway::Principal {
+        name: "team-a".to_owned(),
+        models: vec!["a/echo".to_owned()],
+        max_prompt_tokens: None,
+    });
+    for _ in 0..40 {
+        let done = gateway
+            .complete(&context, ChatRequest::from_prompt("pair", "hi"))
+            .await
+            .unwrap();
+        assert_eq!(
+            done.provider.as_str(),
+            "a",
+            "the balancer never picks a deployment the key may not use"
+        );
+    }
+    context.principal = Some(llm_gateway::Principal {
+        name: "team-c".to_owned(),
+        models: vec!["c/echo".to_owned()],
+        max_prompt_tokens: None,
+    });
+    let refused = gateway
+        .complete(&context, ChatRequest::from_prompt("pair", "hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::PermissionDenied);
+}
