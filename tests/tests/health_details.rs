@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 use support::{Launch, TestServer, client, post_json};
 
 const PROVIDERS: &str = r#"
+[routing]
+max_retries = 0
+
 [[providers]]
 id = "mock"
 type = "mock"
@@ -72,38 +75,19 @@ async fn details_show_each_providers_real_traffic_redis_and_the_process() {
     assert_eq!(mock["traffic"]["p50_ms"], Value::Null);
     assert_eq!(mock["traffic"]["last_success_ms"], Value::Null);
 
-    // 3 answers from mock (2 complete, 1 stream), 5 failures from broken, 1 stream cut mid-way.
+    // 3 answers from mock (2 complete, 1 stream), 5 failures from broken (one attempt each: no
+    // retries here), 1 stream cut mid-way.
+    let url = server.url("/v1/chat/completions");
+    let chat_completion = |model: &'static str, stream: bool| post_json(&client, &url, chat(model, stream));
     for _ in 0..2 {
-        let answered = post_json(
-            &client,
-            &server.url("/v1/chat/completions"),
-            chat("mock/echo", false),
-        )
-        .await;
-        assert_eq!(answered.status(), 200);
+        assert_eq!(chat_completion("mock/echo", false).await.status(), 200);
     }
-    let streamed = post_json(
-        &client,
-        &server.url("/v1/chat/completions"),
-        chat("mock/echo", true),
-    )
-    .await;
+    let streamed = chat_completion("mock/echo", true).await;
     assert!(streamed.bytes().await.unwrap().ends_with(b"data: [DONE]\n\n"));
     for _ in 0..5 {
-        let failed = post_json(
-            &client,
-            &server.url("/v1/chat/completions"),
-            chat("broken/echo", false),
-        )
-        .await;
-        assert_eq!(failed.status(), 503);
+        assert_eq!(chat_completion("broken/echo", false).await.status(), 503);
     }
-    let cut = post_json(
-        &client,
-        &server.url("/v1/chat/completions"),
-        chat("cut/echo", true),
-    )
-    .await;
+    let cut = chat_completion("cut/echo", true).await;
     assert_eq!(cut.status(), 200);
     assert!(!cut.bytes().await.unwrap().ends_with(b"data: [DONE]\n\n"));
 

@@ -71,48 +71,6 @@ impl EventTranslator for Json {
     }
 }
 
-/// 22 OpenAI-style chunk events (role, 19 words, finish, usage) and `data: [DONE]`.
-fn realistic_body() -> Vec<u8> {
-    let words = [
-        "Rotating",
-        " logs",
-        " safely",
-        " means",
-        " the",
-        " writer",
-        " must",
-        " either",
-        " reopen",
-        " its",
-        " file",
-        " or",
-        " the",
-        " rotator",
-        " must",
-        " copy",
-        " then",
-        " truncate",
-        ".",
-    ];
-    let chunk = |delta: serde_json::Value, finish: Option<&str>| {
-        json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_760_000_000,
-            "model": "gpt-4o-mini-2024-07-18", "system_fingerprint": "fp_bench",
-            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
-    };
-    let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
-    events.extend(words.iter().map(|word| chunk(json!({"content": word}), None)));
-    events.push(chunk(json!({}), Some("stop")));
-    events.push(
-        json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_760_000_000,
-        "model": "gpt-4o-mini-2024-07-18", "choices": [],
-        "usage": {"prompt_tokens": 412, "completion_tokens": 20, "total_tokens": 432}}),
-    );
-    assert_eq!(events.len(), 22);
-    let mut body: String = events.iter().map(|event| format!("data: {event}\n\n")).collect();
-    body.push_str("data: [DONE]\n\n");
-    body.into_bytes()
-}
-
 /// Opens the driver over `pieces` and drains it; the number of chunks, or the first error.
 ///
 /// The driver needs a 'static body, so callers hand over a clone of the piece list: one small
@@ -142,7 +100,7 @@ fn runtime() -> Runtime {
 
 fn bench_stream(c: &mut Criterion) {
     let runtime = runtime();
-    let body = realistic_body();
+    let body = llm_provider_http::testing::realistic_openai_stream();
     let pieces: Vec<Bytes> = body.chunks(PIECE).map(Bytes::copy_from_slice).collect();
     assert_eq!(runtime.block_on(drain(pieces.clone(), Wrap)).unwrap(), 22);
     assert_eq!(runtime.block_on(drain(pieces.clone(), Json)).unwrap(), 22);

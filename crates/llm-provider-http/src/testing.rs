@@ -51,3 +51,52 @@ pub async fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     listener.local_addr().unwrap().port()
 }
+
+/// A realistic OpenAI chat stream for benches: 22 chunk events (the role, 19 words, the finish and
+/// the usage) framed as SSE, then `data: [DONE]`.
+pub fn realistic_openai_stream() -> Vec<u8> {
+    let words = [
+        "Rotating",
+        " logs",
+        " safely",
+        " means",
+        " the",
+        " writer",
+        " must",
+        " either",
+        " reopen",
+        " its",
+        " file",
+        " or",
+        " the",
+        " rotator",
+        " must",
+        " copy",
+        " then",
+        " truncate",
+        ".",
+    ];
+    let chunk = |delta: serde_json::Value, finish: Option<&str>| {
+        serde_json::json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_760_000_000,
+            "model": "gpt-4o-mini-2024-07-18", "system_fingerprint": "fp_bench",
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
+    };
+    let mut events = vec![chunk(
+        serde_json::json!({"role": "assistant", "content": ""}),
+        None,
+    )];
+    events.extend(
+        words
+            .iter()
+            .map(|word| chunk(serde_json::json!({"content": word}), None)),
+    );
+    events.push(chunk(serde_json::json!({}), Some("stop")));
+    events.push(
+        serde_json::json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_760_000_000,
+        "model": "gpt-4o-mini-2024-07-18", "choices": [],
+        "usage": {"prompt_tokens": 412, "completion_tokens": 20, "total_tokens": 432}}),
+    );
+    let mut body: String = events.iter().map(|event| format!("data: {event}\n\n")).collect();
+    body.push_str("data: [DONE]\n\n");
+    body.into_bytes()
+}

@@ -39,46 +39,6 @@ fn realistic_request() -> ChatRequest {
     .unwrap_or_default()
 }
 
-fn realistic_stream() -> Vec<u8> {
-    let words = [
-        "Rotating",
-        " logs",
-        " safely",
-        " means",
-        " the",
-        " writer",
-        " must",
-        " either",
-        " reopen",
-        " its",
-        " file",
-        " or",
-        " the",
-        " rotator",
-        " must",
-        " copy",
-        " then",
-        " truncate",
-        ".",
-    ];
-    let chunk = |delta: serde_json::Value, finish: Option<&str>| {
-        json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_760_000_000,
-            "model": "gpt-4o-mini-2024-07-18", "system_fingerprint": "fp_bench",
-            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
-    };
-    let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
-    events.extend(words.iter().map(|word| chunk(json!({"content": word}), None)));
-    events.push(chunk(json!({}), Some("stop")));
-    events.push(
-        json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_760_000_000,
-        "model": "gpt-4o-mini-2024-07-18", "choices": [],
-        "usage": {"prompt_tokens": 412, "completion_tokens": 20, "total_tokens": 432}}),
-    );
-    let mut body: String = events.iter().map(|event| format!("data: {event}\n\n")).collect();
-    body.push_str("data: [DONE]\n\n");
-    body.into_bytes()
-}
-
 fn parse_stream(bytes: &[u8]) -> Vec<ChatChunk> {
     let mut parser = SseParser::default();
     let mut events = Vec::new();
@@ -103,7 +63,7 @@ fn bench_wire(c: &mut Criterion) {
         b.iter(|| ChatCompletionBody::new(black_box("gpt-4o-mini"), black_box(&request), true).to_vec())
     });
 
-    let stream = realistic_stream();
+    let stream = llm_provider_http::testing::realistic_openai_stream();
     assert_eq!(parse_stream(&stream).len(), 22, "the bench stream must parse");
     c.bench_function("openai/parse_sse_stream_22_chunks", |b| {
         b.iter(|| parse_stream(black_box(&stream)))
