@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::graphql::{STREAM, connect, input, receive, send};
+use support::raw_upstream::{self, Behaviour, RawUpstream};
 use support::{Launch, STEP, SseReader, TestServer, client};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -145,74 +145,6 @@ async fn closing_a_subscription_socket_cancels_the_provider_stream() {
     wait_for_log(&server, "mock call cancelled", "trickle", PROMPTLY).await;
 }
 
-/// What the raw upstream does with a chat request.
-#[derive(Clone, Copy)]
-enum Upstream {
-    /// Answers SSE headers and one chunk, then keeps the stream open without another byte.
-    OneChunkThenSilence,
-    /// Reads the request and never answers.
-    Silence,
-}
-
-/// An OpenAI-compatible upstream on 127.0.0.1 that reports `()` on the channel each time the gateway
-/// closes the connection of a chat request (the model listing and probes are answered and ignored).
-/// The second channel reports each chat request as it arrives.
-async fn raw_upstream(behaviour: Upstream) -> (String, mpsc::Receiver<()>, mpsc::Receiver<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (closed_tx, closed) = mpsc::channel(8);
-    let (arrived_tx, arrived) = mpsc::channel(8);
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let closed_tx = closed_tx.clone();
-            let arrived_tx = arrived_tx.clone();
-            tokio::spawn(async move {
-                let (mut reader, mut writer) = socket.into_split();
-                let mut head = Vec::new();
-                let mut buffer = [0u8; 4096];
-                while !head.windows(4).any(|window| window == b"\r\n\r\n") {
-                    match reader.read(&mut buffer).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buffer[..n]),
-                    }
-                }
-                if head.starts_with(b"GET") {
-                    let body = r#"{"object":"list","data":[{"id":"m","object":"model","created":1,"owned_by":"t"}]}"#;
-                    let answer = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = writer.write_all(answer.as_bytes()).await;
-                    return;
-                }
-                let _ = arrived_tx.send(()).await;
-                if let Upstream::OneChunkThenSilence = behaviour {
-                    let data = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\
-                                \"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"first \"},\
-                                \"finish_reason\":null}]}\n\n";
-                    let answer = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{data}\r\n",
-                        data.len()
-                    );
-                    if writer.write_all(answer.as_bytes()).await.is_err() {
-                        let _ = closed_tx.send(()).await;
-                        return;
-                    }
-                }
-                // Read (and discard the rest of the request) until the gateway hangs up.
-                loop {
-                    match reader.read(&mut buffer).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => continue,
-                    }
-                }
-                let _ = closed_tx.send(()).await;
-            });
-        }
-    });
-    (base, closed, arrived)
-}
-
 async fn upstream_server(base: &str) -> TestServer {
     let config =
         format!("[[providers]]\nid = \"up\"\ntype = \"openai_compatible\"\nbase_url = \"{base}/v1\"\n");
@@ -227,7 +159,11 @@ async fn expect_report(channel: &mut mpsc::Receiver<()>, within: Duration, what:
 
 #[tokio::test]
 async fn a_dropped_stream_closes_the_upstream_connection() {
-    let (base, mut closed, mut arrived) = raw_upstream(Upstream::OneChunkThenSilence).await;
+    let RawUpstream {
+        base,
+        mut closed,
+        mut arrived,
+    } = raw_upstream::start(Behaviour::OneChunkThenSilence).await;
     let server = upstream_server(&base).await;
     let response = client()
         .post(server.url("/v1/chat/completions"))
@@ -240,7 +176,7 @@ async fn a_dropped_stream_closes_the_upstream_connection() {
     let first = events.next().await.unwrap();
     assert_eq!(
         first.json()["choices"][0]["delta"]["content"],
-        "first ",
+        "more ",
         "{first:?}"
     );
     expect_report(&mut arrived, STEP, "the chat request reached the upstream").await;
@@ -256,7 +192,11 @@ async fn a_dropped_stream_closes_the_upstream_connection() {
 
 #[tokio::test]
 async fn a_dropped_completion_request_closes_the_upstream_connection() {
-    let (base, mut closed, mut arrived) = raw_upstream(Upstream::Silence).await;
+    let RawUpstream {
+        base,
+        mut closed,
+        mut arrived,
+    } = raw_upstream::start(Behaviour::Silence).await;
     let server = upstream_server(&base).await;
     let url = server.url("/v1/chat/completions");
     let request = tokio::spawn(async move { client().post(url).json(&chat("up/m", false)).send().await });

@@ -145,68 +145,10 @@ async fn the_legacy_graphql_ws_protocol_streams_too() {
     assert_eq!(text, "old but gold");
 }
 
-/// An OpenAI-compatible upstream that streams a chunk every 100 ms without end and reports when the
-/// gateway hangs up on it.
-async fn endless_upstream() -> (String, tokio::sync::mpsc::Receiver<()>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (hung_up, seen) = tokio::sync::mpsc::channel(4);
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let hung_up = hung_up.clone();
-            tokio::spawn(async move {
-                let (mut reader, mut writer) = socket.into_split();
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1024];
-                while !head.windows(4).any(|window| window == b"\r\n\r\n") {
-                    match reader.read(&mut byte).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&byte[..n]),
-                    }
-                }
-                if head.starts_with(b"GET") {
-                    let body = r#"{"object":"list","data":[]}"#;
-                    let answer = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = writer.write_all(answer.as_bytes()).await;
-                    return;
-                }
-                let headers = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
-                if writer.write_all(headers.as_bytes()).await.is_err() {
-                    return;
-                }
-                let data = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\
-                            \"choices\":[{\"index\":0,\"delta\":{\"content\":\"more \"},\"finish_reason\":null}]}\n\n";
-                let frame = format!("{:x}\r\n{data}\r\n", data.len());
-                let mut ticker = tokio::time::interval(std::time::Duration::from_millis(100));
-                loop {
-                    tokio::select! {
-                        _ = ticker.tick() => {
-                            if writer.write_all(frame.as_bytes()).await.is_err() {
-                                break;
-                            }
-                        }
-                        read = reader.read(&mut byte) => {
-                            if matches!(read, Ok(0) | Err(_)) {
-                                break;
-                            }
-                        }
-                    }
-                }
-                let _ = hung_up.send(()).await;
-            });
-        }
-    });
-    (base, seen)
-}
-
 #[tokio::test]
 async fn closing_the_socket_cancels_the_upstream_call() {
-    let (base, mut hung_up) = endless_upstream().await;
+    let mut upstream = support::raw_upstream::start(support::raw_upstream::Behaviour::EndlessChunks).await;
+    let base = &upstream.base;
     let config =
         format!("[[providers]]\nid = \"up\"\ntype = \"openai_compatible\"\nbase_url = \"{base}/v1\"\n");
     let server = TestServer::start(&config).await;
@@ -222,7 +164,7 @@ async fn closing_the_socket_cancels_the_upstream_call() {
     let first = receive(&mut socket).await.unwrap();
     assert_eq!(first["type"], "next", "{first}");
     drop(socket);
-    let cancelled = tokio::time::timeout(support::STEP, hung_up.recv()).await;
+    let cancelled = tokio::time::timeout(support::STEP, upstream.closed.recv()).await;
     assert!(
         matches!(cancelled, Ok(Some(()))),
         "the upstream call outlived the socket"

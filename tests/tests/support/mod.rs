@@ -12,6 +12,7 @@ use std::time::Duration;
 pub mod chromium;
 pub mod graphql;
 pub mod prometheus;
+pub mod raw_upstream;
 pub mod redis;
 
 use futures::StreamExt;
