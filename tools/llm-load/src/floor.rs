@@ -17,7 +17,7 @@ use crate::cli::FloorArgs;
 use crate::gateway_config::{self, ConfigOptions, Scenario};
 use crate::load::{Kind, Tally, Workload};
 use crate::proc_stats::{self, TICKS_PER_SECOND, ticks_to_micros};
-use crate::report::Plan;
+use crate::report::{self, Plan};
 use crate::run::{self, DIRECT_MODEL, GATEWAY_MODEL, client_runtime};
 
 /// Which way the requests go.
@@ -378,29 +378,16 @@ fn render(plan: &Plan, setup: &Setup, results: &[KindResult], took: f64) -> Stri
 }
 
 fn render_errors(out: &mut String, results: &[KindResult]) {
-    let mut any = false;
-    for result in results {
-        for lane in &result.lanes {
-            if lane.tally.error_samples.is_empty() {
-                continue;
-            }
-            if !any {
-                let _ = writeln!(out, "\n### ERRORS\n");
-                any = true;
-            }
-            let _ = writeln!(
-                out,
-                "- {} {}: {} failed request(s), {} during warm-up; e.g.:",
-                result.kind.name(),
-                lane.route.name(),
-                lane.tally.errors,
-                lane.warm_up_errors
-            );
-            for sample in &lane.tally.error_samples {
-                let _ = writeln!(out, "  - `{sample}`");
-            }
-        }
-    }
+    let lanes = results.iter().flat_map(|result| {
+        result.lanes.iter().map(|lane| {
+            (
+                format!("{} {}", result.kind.name(), lane.route.name()),
+                &lane.tally,
+                lane.warm_up_errors,
+            )
+        })
+    });
+    report::render_error_section(out, lanes);
 }
 
 #[cfg(test)]

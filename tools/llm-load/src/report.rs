@@ -272,27 +272,41 @@ fn render_targets(out: &mut String, plan: &Plan, measurements: &mut [Measurement
 }
 
 fn render_errors(out: &mut String, measurements: &[Measurement]) {
+    let lanes = measurements.iter().flat_map(|measurement| {
+        [("direct", &measurement.direct), ("gateway", &measurement.gateway)].map(|(side_name, side)| {
+            (
+                format!(
+                    "{} {} {side_name}",
+                    measurement.scenario.name(),
+                    measurement.kind.name()
+                ),
+                &side.tally,
+                side.warm_up_errors,
+            )
+        })
+    });
+    render_error_section(out, lanes);
+}
+
+/// The ERRORS section: each labelled lane that had failed requests, with its sample errors; nothing
+/// when no lane failed.
+pub fn render_error_section<'a>(out: &mut String, lanes: impl IntoIterator<Item = (String, &'a Tally, u64)>) {
     let mut any = false;
-    for measurement in measurements {
-        for (side_name, side) in [("direct", &measurement.direct), ("gateway", &measurement.gateway)] {
-            if side.tally.error_samples.is_empty() {
-                continue;
-            }
-            if !any {
-                let _ = writeln!(out, "\n### ERRORS\n");
-                any = true;
-            }
-            let _ = writeln!(
-                out,
-                "- {} {} {side_name}: {} failed request(s), {} during warm-up; e.g.:",
-                measurement.scenario.name(),
-                measurement.kind.name(),
-                side.tally.errors,
-                side.warm_up_errors
-            );
-            for sample in &side.tally.error_samples {
-                let _ = writeln!(out, "  - `{sample}`");
-            }
+    for (label, tally, warm_up_errors) in lanes {
+        if tally.error_samples.is_empty() {
+            continue;
+        }
+        if !any {
+            let _ = writeln!(out, "\n### ERRORS\n");
+            any = true;
+        }
+        let _ = writeln!(
+            out,
+            "- {label}: {} failed request(s), {warm_up_errors} during warm-up; e.g.:",
+            tally.errors
+        );
+        for sample in &tally.error_samples {
+            let _ = writeln!(out, "  - `{sample}`");
         }
     }
 }
