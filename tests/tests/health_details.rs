@@ -8,7 +8,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Launch, TestServer, client, post_json};
+use support::{Launch, TestServer, client, get_json, post_json};
 
 const PROVIDERS: &str = r#"
 [routing]
@@ -155,24 +155,10 @@ async fn without_redis_details_say_so_and_connections_are_counted_until_they_clo
     let server = TestServer::start(PROVIDERS).await;
     // Two clients, each keeping its connection open in its pool.
     let held = client();
-    let first: Value = held
-        .get(server.url("/llm/health/details"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first = get_json(&held, &server.url("/llm/health/details")).await;
     assert_eq!(first["redis"], Value::Null);
     let other = client();
-    let second: Value = other
-        .get(server.url("/llm/health/details"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let second = get_json(&other, &server.url("/llm/health/details")).await;
     let open_with_two = second["system"]["open_connections"].as_u64().unwrap();
     assert!(open_with_two >= 2, "{second}");
     drop((held, other));

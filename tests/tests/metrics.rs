@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::prometheus::{self, Sample, sum, value};
-use support::{TestServer, client};
+use support::{TestServer, chat_as, client};
 
 /// Every request is limited to one per user per minute; each request below names its own user
 /// except the one that is meant to be refused.
@@ -32,21 +32,6 @@ type = "mock"
 failure = { kind = "provider_unavailable" }
 "#;
 
-async fn send(
-    client: &reqwest::Client,
-    server: &TestServer,
-    user: &str,
-    body: serde_json::Value,
-) -> reqwest::Response {
-    client
-        .post(server.url("/v1/chat/completions"))
-        .header("x-llm-user", user)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 fn chat(model: &str, text: &str, temperature: f64) -> serde_json::Value {
     json!({"model": model, "temperature": temperature,
         "messages": [{"role": "user", "content": text}]})
@@ -65,13 +50,13 @@ async fn metrics_count_a_known_sequence_exactly() {
     let client = client();
 
     // 2 misses then 1 hit: prompt and completion are each 3 + 2 words.
-    let miss = send(&client, &server, "u1", chat("mock/echo", "alpha beta gamma", 0.0)).await;
+    let miss = chat_as(&client, &server, "u1", chat("mock/echo", "alpha beta gamma", 0.0)).await;
     assert_eq!(miss.headers()["x-llm-cache"], "miss");
     miss.bytes().await.unwrap();
-    let miss = send(&client, &server, "u2", chat("mock/echo", "one two", 0.0)).await;
+    let miss = chat_as(&client, &server, "u2", chat("mock/echo", "one two", 0.0)).await;
     assert_eq!(miss.headers()["x-llm-cache"], "miss");
     miss.bytes().await.unwrap();
-    let hit = send(&client, &server, "u3", chat("mock/echo", "alpha beta gamma", 0.0)).await;
+    let hit = chat_as(&client, &server, "u3", chat("mock/echo", "alpha beta gamma", 0.0)).await;
     assert_eq!(hit.headers()["x-llm-cache"], "hit");
     hit.bytes().await.unwrap();
 
@@ -79,19 +64,19 @@ async fn metrics_count_a_known_sequence_exactly() {
     let mut streamed = chat("mock/echo", "streaming four words here", 0.7);
     streamed["stream"] = json!(true);
     streamed["stream_options"] = json!({"include_usage": true});
-    let stream = send(&client, &server, "u4", streamed).await;
+    let stream = chat_as(&client, &server, "u4", streamed).await;
     assert_eq!(stream.status(), 200);
     assert_eq!(stream.headers()["x-llm-cache"], "bypass");
     let body = stream.bytes().await.unwrap();
     assert!(body.ends_with(b"data: [DONE]\n\n"));
 
     // 1 provider error (bypassing the cache).
-    let failed = send(&client, &server, "u5", chat("broken/echo", "fail please", 0.7)).await;
+    let failed = chat_as(&client, &server, "u5", chat("broken/echo", "fail please", 0.7)).await;
     assert_eq!(failed.status(), 503);
     failed.bytes().await.unwrap();
 
     // 1 rate-limit rejection: u4 already spent its one request.
-    let limited = send(&client, &server, "u4", chat("mock/echo", "again", 0.7)).await;
+    let limited = chat_as(&client, &server, "u4", chat("mock/echo", "again", 0.7)).await;
     assert_eq!(limited.status(), 429);
     limited.bytes().await.unwrap();
 

@@ -11,7 +11,7 @@ use support::redis::{free_port, shared_redis, start_redis, stop_redis};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{TestServer, client, error_of};
+use support::{TestServer, chat_as, client, error_of};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -22,21 +22,6 @@ fn chat(text: &str, max_tokens: Option<u32>) -> serde_json::Value {
         body["max_tokens"] = json!(max);
     }
     body
-}
-
-async fn send(
-    client: &reqwest::Client,
-    server: &TestServer,
-    user: &str,
-    body: serde_json::Value,
-) -> reqwest::Response {
-    client
-        .post(server.url("/v1/chat/completions"))
-        .header("x-llm-user", user)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
 }
 
 fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
@@ -58,7 +43,7 @@ async fn each_user_gets_their_own_request_budget() {
     let server = TestServer::start(&config).await;
     let client = client();
     for remaining in [2, 1, 0] {
-        let response = send(&client, &server, "alice", chat("hi", None)).await;
+        let response = chat_as(&client, &server, "alice", chat("hi", None)).await;
         assert_eq!(response.status(), 200);
         assert_eq!(header(&response, "x-ratelimit-limit-requests"), "3");
         assert_eq!(
@@ -67,7 +52,7 @@ async fn each_user_gets_their_own_request_budget() {
         );
         assert!(header(&response, "x-ratelimit-reset-requests").ends_with('s'));
     }
-    let refused = send(&client, &server, "alice", chat("hi", None)).await;
+    let refused = chat_as(&client, &server, "alice", chat("hi", None)).await;
     let retry_after: u64 = header(&refused, "retry-after").parse().unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     assert_eq!(header(&refused, "x-ratelimit-remaining-requests"), "0");
@@ -78,7 +63,7 @@ async fn each_user_gets_their_own_request_budget() {
         "{body}"
     );
 
-    let bob = send(&client, &server, "bob", chat("hi", None)).await;
+    let bob = chat_as(&client, &server, "bob", chat("hi", None)).await;
     assert_eq!(bob.status(), 200, "another user has their own budget");
 }
 
@@ -89,7 +74,7 @@ async fn token_reservations_are_settled_to_real_usage() {
     );
     let server = TestServer::start(&config).await;
     let client = client();
-    let first = send(&client, &server, "u", chat("a short question", Some(900))).await;
+    let first = chat_as(&client, &server, "u", chat("a short question", Some(900))).await;
     assert_eq!(first.status(), 200);
     assert_eq!(header(&first, "x-ratelimit-limit-tokens"), "1000");
     let remaining: u64 = header(&first, "x-ratelimit-remaining-tokens").parse().unwrap();
@@ -100,7 +85,7 @@ async fn token_reservations_are_settled_to_real_usage() {
     // The mock used a handful of tokens: once settled, the reservation comes back.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let again = send(&client, &server, "u", chat("a short question", Some(900))).await;
+        let again = chat_as(&client, &server, "u", chat("a short question", Some(900))).await;
         if again.status() == 200 {
             break;
         }
@@ -111,7 +96,7 @@ async fn token_reservations_are_settled_to_real_usage() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let too_big = send(&client, &server, "u", chat("x", Some(5000))).await;
+    let too_big = chat_as(&client, &server, "u", chat("x", Some(5000))).await;
     assert_eq!(error_of(too_big, 429).await.0, "rate_limit_exceeded");
 }
 
@@ -180,13 +165,15 @@ async fn a_dead_redis_falls_back_locally_or_denies_as_configured() {
     let server = TestServer::start(&config).await;
     let client = client();
     assert_eq!(
-        send(&client, &server, "carol", chat("hi", None)).await.status(),
+        chat_as(&client, &server, "carol", chat("hi", None))
+            .await
+            .status(),
         200
     );
 
     stop_redis(redis, port);
     let started = Instant::now();
-    let denied = send(&client, &server, "carol", chat("hi", None)).await;
+    let denied = chat_as(&client, &server, "carol", chat("hi", None)).await;
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "no stall beyond the Redis timeout"
@@ -200,7 +187,7 @@ async fn a_dead_redis_falls_back_locally_or_denies_as_configured() {
     let redis = start_redis(port);
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let response = send(&client, &server, "dave", chat("hi", None)).await;
+        let response = chat_as(&client, &server, "dave", chat("hi", None)).await;
         if response.status() == 200 {
             break;
         }

@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{SseReader, TestServer, client, error_of};
+use support::{SseReader, TestServer, client, error_of, get_json};
 
 const CONFIG: &str = r#"
 [routing]
@@ -178,14 +178,7 @@ async fn an_open_circuit_is_visible_and_skipped() {
     for _ in 0..2 {
         assert_eq!(post(&server, chat("primary", false)).await.status(), 200);
     }
-    let providers: Value = client()
-        .get(server.url("/llm/providers/down"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let providers = get_json(&client(), &server.url("/llm/providers/down")).await;
     let deployment = &providers["deployments"][0];
     assert_eq!(deployment["model"], "echo", "{providers}");
     assert_eq!(deployment["circuit"]["state"], "open", "{providers}");
@@ -200,14 +193,7 @@ async fn an_open_circuit_is_visible_and_skipped() {
     let (code, _, _) = error_of(direct, 503).await;
     assert_eq!(code, "provider_unavailable");
 
-    let details: Value = client()
-        .get(server.url("/llm/health/details"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let details = get_json(&client(), &server.url("/llm/health/details")).await;
     let down = details["providers"]
         .as_array()
         .unwrap()

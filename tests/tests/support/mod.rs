@@ -218,6 +218,27 @@ impl SseReader {
 }
 
 /// POSTs JSON and returns the response.
+/// `POST /v1/chat/completions` with `body` on behalf of `user` (the `x-llm-user` header).
+pub async fn chat_as(
+    client: &reqwest::Client,
+    server: &TestServer,
+    user: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    client
+        .post(server.url("/v1/chat/completions"))
+        .header("x-llm-user", user)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `GET url`; the body as JSON, whatever the status.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 pub async fn post_json(client: &reqwest::Client, url: &str, body: serde_json::Value) -> reqwest::Response {
     client.post(url).json(&body).send().await.unwrap()
 }

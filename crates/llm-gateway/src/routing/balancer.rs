@@ -233,6 +233,14 @@ mod tests {
         counts
     }
 
+    /// Candidates of weight 1 over `states`.
+    fn equal<'a>(states: &[&'a DeploymentState]) -> Vec<Candidate<'a>> {
+        states
+            .iter()
+            .map(|state| Candidate { weight: 1, state })
+            .collect()
+    }
+
     #[test]
     fn weighted_splits_three_to_one_within_tolerance() {
         let (a, b) = (deployment("a"), deployment("b"));
@@ -271,16 +279,7 @@ mod tests {
     fn least_inflight_prefers_the_idle_deployment() {
         let (loaded, idle) = (deployment("loaded"), deployment("idle"));
         let _calls = busy(&loaded, 5);
-        let candidates = [
-            Candidate {
-                weight: 1,
-                state: &loaded,
-            },
-            Candidate {
-                weight: 1,
-                state: &idle,
-            },
-        ];
+        let candidates = equal(&[&loaded, &idle]);
         let counts = counts(Strategy::LeastInflight, &candidates, 1_000, 9);
         assert_eq!(counts, [0, 1_000]);
     }
@@ -290,16 +289,7 @@ mod tests {
         let (slow, fast) = (deployment("slow"), deployment("fast"));
         with_latency(&slow, Duration::from_millis(400));
         with_latency(&fast, Duration::from_millis(40));
-        let candidates = [
-            Candidate {
-                weight: 1,
-                state: &slow,
-            },
-            Candidate {
-                weight: 1,
-                state: &fast,
-            },
-        ];
+        let candidates = equal(&[&slow, &fast]);
         assert_eq!(counts(Strategy::LeastInflight, &candidates, 500, 5), [0, 500]);
     }
 
@@ -322,16 +312,7 @@ mod tests {
         let (slow, fast) = (deployment("slow"), deployment("fast"));
         with_latency(&slow, Duration::from_millis(800));
         with_latency(&fast, Duration::from_millis(50));
-        let candidates = [
-            Candidate {
-                weight: 1,
-                state: &slow,
-            },
-            Candidate {
-                weight: 1,
-                state: &fast,
-            },
-        ];
+        let candidates = equal(&[&slow, &fast]);
         assert_eq!(counts(Strategy::LatencyAware, &candidates, 1_000, 11), [0, 1_000]);
         // Enough calls queued on the fast one make the slow one the better bet: 50 * 17 > 800 * 1.
         let _calls = busy(&fast, 16);
@@ -343,16 +324,7 @@ mod tests {
         let (known, new) = (deployment("known"), deployment("new"));
         with_latency(&known, Duration::from_millis(100));
         let _calls = busy(&known, 1);
-        let candidates = [
-            Candidate {
-                weight: 1,
-                state: &known,
-            },
-            Candidate {
-                weight: 1,
-                state: &new,
-            },
-        ];
+        let candidates = equal(&[&known, &new]);
         assert_eq!(counts(Strategy::LatencyAware, &candidates, 200, 13), [0, 200]);
     }
 
