@@ -19,6 +19,20 @@ async fn timed_admit(limiter: &RateLimiter) -> (Decision, Duration) {
 }
 
 /// Whether Redis at `url` holds any key (the limiter wrote its decision there).
+/// Restarts the test's redis-server and waits (bounded) until Redis decides again.
+async fn restart_and_expect_redis_decisions(redis: &mut OwnedRedis, limiter: &RateLimiter, what: &str) {
+    assert!(
+        redis.restart().await,
+        "redis-server restarts on port {}",
+        redis.port
+    );
+    let back = eventually(Duration::from_secs(10), || async {
+        matches!(timed_admit(limiter).await.0, Decision::Admitted(a) if a.decided_by() == "redis")
+    })
+    .await;
+    assert!(back, "{what}");
+}
+
 async fn redis_has_keys(url: &str) -> bool {
     let raw = Builder::from_config(Config::from_url(url).unwrap())
         .build()
@@ -64,16 +78,12 @@ async fn a_local_rule_decides_locally_while_redis_is_down_and_goes_back_by_itsel
         }
     }
 
-    assert!(
-        redis.restart().await,
-        "redis-server restarts on port {}",
-        redis.port
-    );
-    let back = eventually(Duration::from_secs(10), || async {
-        matches!(timed_admit(&limiter).await.0, Decision::Admitted(a) if a.decided_by() == "redis")
-    })
+    restart_and_expect_redis_decisions(
+        &mut redis,
+        &limiter,
+        "decisions must go back to Redis by themselves",
+    )
     .await;
-    assert!(back, "decisions must go back to Redis by themselves");
     assert!(
         redis_has_keys(&url).await,
         "the decision is stored in the restarted Redis"
@@ -113,16 +123,12 @@ async fn a_deny_rule_refuses_as_unavailable_while_redis_is_down() {
         );
     }
 
-    assert!(
-        redis.restart().await,
-        "redis-server restarts on port {}",
-        redis.port
-    );
-    let back = eventually(Duration::from_secs(10), || async {
-        matches!(timed_admit(&limiter).await.0, Decision::Admitted(a) if a.decided_by() == "redis")
-    })
+    restart_and_expect_redis_decisions(
+        &mut redis,
+        &limiter,
+        "a deny rule admits again once Redis is back",
+    )
     .await;
-    assert!(back, "a deny rule admits again once Redis is back");
 }
 
 #[tokio::test]
