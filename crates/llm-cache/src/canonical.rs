@@ -26,20 +26,30 @@ pub fn write_canonical(value: &Value, out: &mut String) {
             out.push(']');
         }
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (index, (name, item)) in entries.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_string(name, out);
-                out.push(':');
-                write_canonical(item, out);
+            // serde_json's map is usually a BTreeMap, already in byte order; sort only when it is not
+            // (its `preserve_order` feature keeps insertion order).
+            if map.keys().is_sorted_by(|a, b| a.as_bytes() <= b.as_bytes()) {
+                write_entries(map.iter(), out);
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                write_entries(entries.into_iter(), out);
             }
-            out.push('}');
         }
     }
+}
+
+fn write_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut String) {
+    out.push('{');
+    for (index, (name, item)) in entries.enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        write_string(name, out);
+        out.push(':');
+        write_canonical(item, out);
+    }
+    out.push('}');
 }
 
 /// The canonical form of `value` as a string.
@@ -70,23 +80,35 @@ fn write_number(number: &Number, out: &mut String) {
 }
 
 fn write_string(text: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(text.len() + 2);
     out.push('"');
-    for ch in text.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            control if u32::from(control) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(control));
-            }
-            other => out.push(other),
+    // Runs of bytes that need no escape are copied whole; every escaped byte is ASCII, so each cut
+    // falls on a character boundary.
+    let mut run_start = 0;
+    for (index, &byte) in text.as_bytes().iter().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[run_start..index]);
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        } else {
+            out.push_str(escape);
         }
+        run_start = index + 1;
     }
+    out.push_str(&text[run_start..]);
     out.push('"');
 }
 
@@ -121,6 +143,58 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(to_canonical_string(&value), expected, "{value}");
         }
+    }
+
+    /// The escaping before runs were copied whole: one char at a time. Keys must not change.
+    fn write_string_char_by_char(text: &str, out: &mut String) {
+        out.push('"');
+        for ch in text.chars() {
+            match ch {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{08}' => out.push_str("\\b"),
+                '\u{0c}' => out.push_str("\\f"),
+                control if u32::from(control) < 0x20 => {
+                    let _ = write!(out, "\\u{:04x}", u32::from(control));
+                }
+                other => out.push(other),
+            }
+        }
+        out.push('"');
+    }
+
+    #[test]
+    fn string_escaping_matches_the_char_by_char_form() {
+        let mut texts: Vec<String> = (0u8..0x80)
+            .map(|byte| format!("a{}b", char::from(byte)))
+            .collect();
+        texts.extend(
+            [
+                "",
+                "plain",
+                "é😀\u{7f}\u{80}\u{2028}",
+                "\"\\\n\u{1}x\u{1f}",
+                "end\\",
+            ]
+            .map(String::from),
+        );
+        for text in texts {
+            let (mut fast, mut reference) = (String::new(), String::new());
+            write_string(&text, &mut fast);
+            write_string_char_by_char(&text, &mut reference);
+            assert_eq!(fast, reference, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn insertion_ordered_maps_sort_like_btree_maps() {
+        let mut map = serde_json::Map::new();
+        map.insert("b".into(), json!(1));
+        map.insert("a".into(), json!(2));
+        assert_eq!(to_canonical_string(&Value::Object(map)), r#"{"a":2,"b":1}"#);
     }
 
     #[test]

@@ -11,6 +11,9 @@ use crate::canonical::write_canonical;
 /// The version of the key and entry format; bumping it orphans every stored entry.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// `:v{FORMAT_VERSION}:`, between the namespace and the hash.
+const VERSION_TAG: &str = ":v1:";
+
 /// Request fields that never change an answer and stay out of the key.
 ///
 /// `model` is the client's spelling (an alias, `provider/model`); the resolved provider and upstream
@@ -43,9 +46,7 @@ impl CacheKey {
         let digest = Sha256::digest(canonical.as_bytes());
         let mut key = String::with_capacity(namespace.len() + 8 + 64);
         key.push_str(namespace);
-        key.push_str(":v");
-        key.push_str(&FORMAT_VERSION.to_string());
-        key.push(':');
+        key.push_str(VERSION_TAG);
         push_hex(&mut key, &digest);
         Self(key)
     }
@@ -97,5 +98,18 @@ fn push_hex(out: &mut String, bytes: &[u8]) {
     for byte in bytes {
         out.push(char::from(DIGITS[usize::from(byte >> 4)]));
         out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_tag_names_the_format_version() {
+        assert_eq!(VERSION_TAG, format!(":v{FORMAT_VERSION}:"));
+        let key = CacheKey::for_request("llm", &"p".into(), "m", &ChatRequest::default());
+        assert!(key.as_str().starts_with(&format!("llm:v{FORMAT_VERSION}:")));
+        assert_eq!(key.as_str().len(), "llm:v1:".len() + 64);
     }
 }

@@ -131,12 +131,25 @@ impl SseParser {
                 if self.has_data {
                     self.data.push('\n');
                 }
-                self.data.push_str(&String::from_utf8_lossy(value));
+                push_lossy(&mut self.data, value);
                 self.has_data = true;
             }
-            b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
+            b"event" => {
+                let mut name = String::with_capacity(value.len());
+                push_lossy(&mut name, value);
+                self.event = Some(name);
+            }
             _ => {}
         }
+    }
+}
+
+/// Appends `bytes` as text, invalid UTF-8 replaced by U+FFFD. Valid text (every real stream) takes
+/// the standard library's fast validation; only invalid bytes go through the lossy decoder.
+fn push_lossy(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => out.push_str(text),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 
@@ -246,6 +259,20 @@ mod tests {
                 assert_eq!(parse_in_pieces(input, piece), expected, "piece size {piece}");
             }
         }
+    }
+
+    #[test]
+    fn multibyte_text_split_across_pieces_is_kept_and_invalid_bytes_replaced() {
+        let input = "event: né\ndata: {\"t\":\"héllo 😀\"}\n\n".as_bytes();
+        for piece in 1..=input.len() {
+            let events = parse_in_pieces(input, piece);
+            assert_eq!(events.len(), 1, "piece size {piece}");
+            assert_eq!(events[0].event.as_deref(), Some("né"));
+            assert_eq!(events[0].data, "{\"t\":\"héllo 😀\"}");
+        }
+        let events = parse_in_pieces(b"event: a\xff\ndata: x\xfe\xffy\n\n", 64);
+        assert_eq!(events[0].event.as_deref(), Some("a\u{FFFD}"));
+        assert_eq!(events[0].data, "x\u{FFFD}\u{FFFD}y");
     }
 
     #[test]

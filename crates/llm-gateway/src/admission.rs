@@ -61,7 +61,7 @@ pub(crate) async fn admit(
     };
     let subject = Subject {
         user: user_of(ctx, request),
-        provider: route.entry.id().to_string(),
+        provider: route.entry.id().as_str().to_owned(),
         model: route.upstream_model.clone(),
     };
     match limiter.admit(&subject, estimated).await {

@@ -24,7 +24,7 @@ use crate::routing::deployment::DeploymentCall;
 
 /// Records a provider call's duration.
 pub(crate) fn provider_call(provider: &ProviderId, elapsed: Duration) {
-    metrics::histogram!("llm_provider_request_duration_seconds", "provider" => provider.to_string())
+    metrics::histogram!("llm_provider_request_duration_seconds", "provider" => provider.as_str().to_owned())
         .record(elapsed.as_secs_f64());
 }
 
@@ -32,7 +32,7 @@ pub(crate) fn provider_call(provider: &ProviderId, elapsed: Duration) {
 pub(crate) fn provider_error(provider: &ProviderId, error: &LlmError) {
     metrics::counter!(
         "llm_provider_errors_total",
-        "provider" => provider.to_string(),
+        "provider" => provider.as_str().to_owned(),
         "error_type" => error.code(),
     )
     .increment(1);
@@ -46,7 +46,7 @@ pub(crate) fn tokens(provider: &ProviderId, model: &str, usage: &Usage) {
     ] {
         metrics::counter!(
             "llm_tokens_total",
-            "provider" => provider.to_string(),
+            "provider" => provider.as_str().to_owned(),
             "model" => model.to_owned(),
             "kind" => kind,
         )
@@ -142,7 +142,7 @@ impl ChunkObserver for StreamMeter {
             Ok(chunk) => {
                 if !self.first_token_seen && chunk.has_content() {
                     self.first_token_seen = true;
-                    metrics::histogram!("llm_time_to_first_token_seconds", "provider" => self.entry.id().to_string())
+                    metrics::histogram!("llm_time_to_first_token_seconds", "provider" => self.entry.id().as_str().to_owned())
                         .record(self.started.elapsed().as_secs_f64());
                 }
                 if let Some(usage) = &chunk.usage {

@@ -26,10 +26,20 @@ struct CompiledRule {
     rule: Rule,
     scope: String,
     id: String,
+    /// `v{SCRIPT_VERSION}:{id}:`, the start of every key this rule charges.
+    key_prefix: String,
     bucket: Bucket,
 }
 
 impl CompiledRule {
+    /// The bucket `subject` is charged in: `v{SCRIPT_VERSION}:{id}:{parts}`.
+    fn charge_key(&self, subject: &Subject) -> String {
+        let mut key = String::with_capacity(self.key_prefix.len() + 64);
+        key.push_str(&self.key_prefix);
+        subject.push_key_parts(self.rule.scope, &mut key);
+        key
+    }
+
     fn describe_limit(&self) -> String {
         format!(
             "{} {} per {}",
@@ -81,6 +91,7 @@ impl RateLimiter {
                     scope: rule.scope.to_string(),
                     bucket: Bucket::new(rule.limit, rule.window),
                     rule,
+                    key_prefix: format!("v{SCRIPT_VERSION}:{id}:"),
                     id,
                 }
             })
@@ -142,11 +153,7 @@ impl RateLimiter {
             .iter()
             .zip(&costs)
             .map(|(rule, cost)| Charge {
-                key: format!(
-                    "v{SCRIPT_VERSION}:{}:{}",
-                    rule.id,
-                    subject.key_parts(rule.rule.scope)
-                ),
+                key: rule.charge_key(subject),
                 increment_us: rule.bucket.increment(*cost),
                 burst_us: rule.bucket.burst_us,
             })

@@ -259,34 +259,52 @@ impl Subject {
     /// The parts `scope` names, escaped so no separator or hash-tag brace can appear in them:
     /// `u=alice:m=gpt-4o`, or `all` for a global scope.
     pub fn key_parts(&self, scope: Scope) -> String {
-        let mut parts = Vec::with_capacity(3);
+        let mut parts = String::with_capacity(self.user.len() + self.provider.len() + self.model.len() + 12);
+        self.push_key_parts(scope, &mut parts);
+        parts
+    }
+
+    /// [`Subject::key_parts`], appended to `out`.
+    pub fn push_key_parts(&self, scope: Scope, out: &mut String) {
+        let start = out.len();
         for (on, tag, value) in [
             (scope.user, "u=", &self.user),
             (scope.provider, "p=", &self.provider),
             (scope.model, "m=", &self.model),
         ] {
             if on {
-                parts.push(format!("{tag}{}", escape(value)));
+                if out.len() > start {
+                    out.push(':');
+                }
+                out.push_str(tag);
+                escape_into(value, out);
             }
         }
-        if parts.is_empty() {
-            return "all".to_owned();
+        if out.len() == start {
+            out.push_str("all");
         }
-        parts.join(":")
     }
 }
 
 /// Percent-encodes every byte outside `[A-Za-z0-9._@/-]`, so `:`, `=`, `{`, `}` and `%` never appear raw.
 pub(crate) fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
+    escape_into(value, &mut out);
+    out
+}
+
+/// [`escape`], appending to `out`.
+fn escape_into(value: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'@' | b'/' | b'-') {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
         }
     }
-    out
 }
 
 #[cfg(test)]

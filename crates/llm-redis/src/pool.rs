@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use fred::clients::Client;
@@ -116,11 +117,21 @@ impl RedisPool {
 
     /// Runs one command under the command timeout and records its duration
     /// (`llm_redis_command_duration_seconds`, labelled by `command`).
-    pub async fn run<T>(
-        &self,
+    ///
+    /// The command's future is boxed: fred's futures are several KiB, and inlined they would make
+    /// every caller's future (up to the request handler's) that large even when Redis is not used.
+    pub fn run<'a, T: 'a>(
+        &'a self,
         command: &'static str,
-        call: impl Future<Output = Result<T, fred::error::Error>>,
-    ) -> Result<T, RedisError> {
+        call: impl Future<Output = Result<T, fred::error::Error>> + 'a,
+    ) -> impl Future<Output = Result<T, RedisError>> + 'a {
+        self.run_boxed(command, Box::pin(call))
+    }
+
+    async fn run_boxed<T, F>(&self, command: &'static str, call: Pin<Box<F>>) -> Result<T, RedisError>
+    where
+        F: Future<Output = Result<T, fred::error::Error>>,
+    {
         let started = Instant::now();
         let outcome = tokio::time::timeout(self.timeout, call).await;
         metrics::histogram!("llm_redis_command_duration_seconds", "command" => command)
