@@ -7,12 +7,16 @@
 
 use std::collections::VecDeque;
 use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use llm_core::sse::{SseEvent, SseStream, SseStreamError};
 use llm_core::{ChatChunk, ChunkStream, LlmError, ProviderId};
+use tokio::time::{Instant, Sleep};
 
 use crate::errors;
 
@@ -36,15 +40,26 @@ pub trait EventTranslator: Send + 'static {
     fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<(), LlmError>;
 }
 
+/// The driver as a hand-written stream: its state stays in place between items (an `unfold` moved
+/// it into a new future for every chunk) and one idle timer is re-armed instead of a new timeout
+/// registered per event.
 struct Driver<S, T> {
     events: SseStream<S>,
     translator: T,
     provider: ProviderId,
     idle: Duration,
+    /// Created on the first poll (a runtime is needed then, not when the stream is built).
+    idle_timer: Option<Pin<Box<Sleep>>>,
+    /// Whether the timer is set for the event being waited for.
+    waiting: bool,
     ready: VecDeque<Result<ChatChunk, LlmError>>,
     scratch: Vec<ChatChunk>,
     done: bool,
 }
+
+// No field is ever pinned (the timer is boxed, the byte stream is `Unpin`), so the driver moves
+// freely whatever the translator is.
+impl<S, T> Unpin for Driver<S, T> {}
 
 /// The canonical chunks of a streamed response. Needs a Tokio runtime with time when polled.
 pub fn chunk_stream<T: EventTranslator>(
@@ -68,68 +83,108 @@ where
     E: StdError + Send + Sync + 'static,
     T: EventTranslator,
 {
-    let driver = Driver {
+    Box::pin(Driver {
         events: SseStream::new(bytes),
         translator,
         provider,
         idle,
+        idle_timer: None,
+        waiting: false,
         ready: VecDeque::new(),
         scratch: Vec::new(),
         done: false,
-    };
-    Box::pin(futures::stream::unfold(driver, next_item))
+    })
 }
 
-async fn next_item<S, E, T>(mut driver: Driver<S, T>) -> Option<(Result<ChatChunk, LlmError>, Driver<S, T>)>
+impl<S, E, T> Driver<S, T>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: StdError + Send + Sync + 'static,
     T: EventTranslator,
 {
-    loop {
-        if let Some(item) = driver.ready.pop_front() {
-            return Some((item, driver));
+    /// The next event, or the idle deadline passing first; `Pending` while neither happened.
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<Progress, LlmError>> {
+        if !self.waiting {
+            let deadline = Instant::now() + self.idle;
+            match &mut self.idle_timer {
+                Some(timer) => timer.as_mut().reset(deadline),
+                None => self.idle_timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            }
+            self.waiting = true;
         }
-        if driver.done {
-            return None;
-        }
-        let outcome = match tokio::time::timeout(driver.idle, driver.events.next()).await {
-            Err(_) => Err(errors::timeout(
-                &driver.provider,
-                "no stream event arrived",
-                driver.idle,
-            )),
-            Ok(None) if driver.events.ended_mid_event() => Err(errors::protocol(
-                &driver.provider,
+        let event = match self.events.poll_next_unpin(cx) {
+            Poll::Ready(event) => event,
+            Poll::Pending => {
+                let expired = self
+                    .idle_timer
+                    .as_mut()
+                    .is_some_and(|timer| timer.as_mut().poll(cx).is_ready());
+                if !expired {
+                    return Poll::Pending;
+                }
+                self.waiting = false;
+                return Poll::Ready(Err(errors::timeout(
+                    &self.provider,
+                    "no stream event arrived",
+                    self.idle,
+                )));
+            }
+        };
+        self.waiting = false;
+        Poll::Ready(match event {
+            None if self.events.ended_mid_event() => Err(errors::protocol(
+                &self.provider,
                 "the stream was cut in the middle of an event",
             )),
-            Ok(None) => driver
+            None => self
                 .translator
-                .finish(&mut driver.scratch)
+                .finish(&mut self.scratch)
                 .map(|()| Progress::Finished),
-            Ok(Some(Err(SseStreamError::Transport(cause)))) => Err(errors::protocol(
-                &driver.provider,
+            Some(Err(SseStreamError::Transport(cause))) => Err(errors::protocol(
+                &self.provider,
                 "the stream was cut: the connection failed",
             )
             .with_cause(cause)),
-            Ok(Some(Err(SseStreamError::LineTooLong(cause)))) => Err(errors::protocol(
-                &driver.provider,
+            Some(Err(SseStreamError::LineTooLong(cause))) => Err(errors::protocol(
+                &self.provider,
                 "the upstream stream sent an oversized line",
             )
             .with_cause(cause)),
-            Ok(Some(Ok(event))) => driver.translator.push(&event, &mut driver.scratch),
-        };
-        driver.ready.extend(driver.scratch.drain(..).map(Ok));
-        match outcome {
-            Ok(Progress::More) => {}
-            Ok(Progress::Finished) => {
-                tracing::debug!(provider = %driver.provider, "stream complete");
-                driver.done = true;
+            Some(Ok(event)) => self.translator.push(&event, &mut self.scratch),
+        })
+    }
+}
+
+impl<S, E, T> Stream for Driver<S, T>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: StdError + Send + Sync + 'static,
+    T: EventTranslator,
+{
+    type Item = Result<ChatChunk, LlmError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let driver = self.get_mut();
+        loop {
+            if let Some(item) = driver.ready.pop_front() {
+                return Poll::Ready(Some(item));
             }
-            Err(error) => {
-                tracing::debug!(provider = %driver.provider, kind = %error.kind(), "stream failed");
-                driver.ready.push_back(Err(error));
-                driver.done = true;
+            if driver.done {
+                return Poll::Ready(None);
+            }
+            let outcome = ready!(driver.poll_event(cx));
+            driver.ready.extend(driver.scratch.drain(..).map(Ok));
+            match outcome {
+                Ok(Progress::More) => {}
+                Ok(Progress::Finished) => {
+                    tracing::debug!(provider = %driver.provider, "stream complete");
+                    driver.done = true;
+                }
+                Err(error) => {
+                    tracing::debug!(provider = %driver.provider, kind = %error.kind(), "stream failed");
+                    driver.ready.push_back(Err(error));
+                    driver.done = true;
+                }
             }
         }
     }
@@ -212,6 +267,49 @@ mod tests {
             run(cut, true).await,
             [Ok("a".into()), Err(ErrorKind::UpstreamProtocol)]
         );
+    }
+
+    /// Events arriving within the idle deadline keep the stream alive however long it runs in all;
+    /// the deadline counts from the last event, not from the stream's start.
+    #[tokio::test(start_paused = true)]
+    async fn the_idle_deadline_restarts_with_every_event() {
+        let gap = Duration::from_millis(40);
+        let bytes = stream::iter(["a", "b", "c", "d", "e", "end"]).then(move |text| async move {
+            tokio::time::sleep(gap).await;
+            Ok::<_, io::Error>(Bytes::from(format!("data: {text}\n\n")))
+        });
+        let started = tokio::time::Instant::now();
+        let items: Vec<_> = chunk_stream_from(
+            "toy".into(),
+            Box::pin(bytes),
+            Duration::from_millis(100),
+            Toy { lenient: false },
+        )
+        .map(|item| item.map(|chunk| chunk.text_delta().unwrap_or("").to_owned()))
+        .collect()
+        .await;
+        assert_eq!(
+            items.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+            ["a", "b", "c", "d", "e"]
+        );
+        assert!(started.elapsed() >= gap * 6, "six gaps, each under the deadline");
+
+        let late = stream::iter(["a", "b"]).then(|text| async move {
+            let wait = if text == "a" { 40 } else { 140 };
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            Ok::<_, io::Error>(Bytes::from(format!("data: {text}\n\n")))
+        });
+        let items: Vec<_> = chunk_stream_from(
+            "toy".into(),
+            Box::pin(late),
+            Duration::from_millis(100),
+            Toy { lenient: true },
+        )
+        .collect()
+        .await;
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].as_ref().unwrap().text_delta(), Some("a"));
+        assert_eq!(items[1].as_ref().unwrap_err().kind(), ErrorKind::Timeout);
     }
 
     #[tokio::test]
