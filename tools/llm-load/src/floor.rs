@@ -176,10 +176,7 @@ async fn floor(args: &FloorArgs, nginx_bin: &Path) -> anyhow::Result<ExitCode> {
         .report
         .clone()
         .unwrap_or_else(|| run::target_file("llm-load-floor-report.md"));
-    match std::fs::write(&path, &text) {
-        Ok(()) => println!("report written to {}", path.display()),
-        Err(error) => eprintln!("warning: could not write {}: {error}", path.display()),
-    }
+    run::write_report(&path, &text);
     let failed = results
         .iter()
         .flat_map(|result| &result.lanes)

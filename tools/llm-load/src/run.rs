@@ -1,7 +1,7 @@
 //! `llm-load run`: every configuration, plain and streamed, direct to the mock and through the
 //! gateway in interleaved slices, then the report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -116,11 +116,7 @@ async fn benchmark(args: &RunArgs) -> anyhow::Result<ExitCode> {
     drop(upstream);
     let text = report::render(&plan, &mut measurements, &skipped, started.elapsed());
     println!("\n{text}");
-    let path = args.report.clone().unwrap_or_else(default_report_path);
-    match std::fs::write(&path, &text) {
-        Ok(()) => println!("report written to {}", path.display()),
-        Err(error) => eprintln!("warning: could not write {}: {error}", path.display()),
-    }
+    write_report(&args.report.clone().unwrap_or_else(default_report_path), &text);
     let failed = measurements
         .iter()
         .any(|measurement| measurement.direct.tally.errors + measurement.gateway.tally.errors > 0);
@@ -136,11 +132,30 @@ fn default_report_path() -> PathBuf {
     target_file("llm-load-report.md")
 }
 
-/// `name` in `$CARGO_TARGET_DIR`, else in `target`.
+/// `name` in `$CARGO_TARGET_DIR`, else in the target directory this binary was built in
+/// (`<target>/release/llm-load`), else in `target`.
 pub fn target_file(name: &str) -> PathBuf {
+    let built_in = || {
+        let exe = std::env::current_exe().ok()?;
+        Some(exe.parent()?.parent()?.to_path_buf())
+    };
     std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+        .map(PathBuf::from)
+        .or_else(built_in)
+        .unwrap_or_else(|| PathBuf::from("target"))
         .join(name)
+}
+
+/// Writes a report file, creating its directory; a failure is a warning (the report was printed).
+pub fn write_report(path: &Path, text: &str) {
+    let written = match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir).and_then(|()| std::fs::write(path, text)),
+        None => std::fs::write(path, text),
+    };
+    match written {
+        Ok(()) => println!("report written to {}", path.display()),
+        Err(error) => eprintln!("warning: could not write {}: {error}", path.display()),
+    }
 }
 
 /// One configuration and kind: a warm-up each way, then `rounds` × (direct slice, gateway slice).
