@@ -25,8 +25,8 @@ const UNAVAILABLE_RETRY: Duration = Duration::from_secs(1);
 struct CompiledRule {
     rule: Rule,
     scope: String,
-    id: String,
-    /// `v{SCRIPT_VERSION}:{id}:`, the start of every key this rule charges.
+    /// `v{SCRIPT_VERSION}:{id}:`, the start of every key this rule charges; the id depends on what
+    /// the rule is (scope, unit, limit, window), not where it is listed.
     key_prefix: String,
     bucket: Bucket,
 }
@@ -92,7 +92,6 @@ impl RateLimiter {
                     bucket: Bucket::new(rule.limit, rule.window),
                     rule,
                     key_prefix: format!("v{SCRIPT_VERSION}:{id}:"),
-                    id,
                 }
             })
             .collect();

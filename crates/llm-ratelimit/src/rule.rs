@@ -286,14 +286,8 @@ impl Subject {
     }
 }
 
-/// Percent-encodes every byte outside `[A-Za-z0-9._@/-]`, so `:`, `=`, `{`, `}` and `%` never appear raw.
-pub(crate) fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    escape_into(value, &mut out);
-    out
-}
-
-/// [`escape`], appending to `out`.
+/// Appends `value` with every byte outside `[A-Za-z0-9._@/-]` percent-encoded, so `:`, `=`, `{`, `}`
+/// and `%` never appear raw.
 fn escape_into(value: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for byte in value.bytes() {
