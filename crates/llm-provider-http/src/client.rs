@@ -2,11 +2,13 @@
 
 use std::fmt;
 use std::sync::Once;
+use std::time::Duration;
 
 use bytes::Bytes;
 use llm_core::{LlmError, ProviderId};
 use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, Response, Url};
+use thread_local::ThreadLocal;
 
 use crate::errors;
 use crate::timeouts::HttpTimeouts;
@@ -25,11 +27,48 @@ pub fn install_crypto_provider() {
 pub type StatusMapper = fn(&ProviderId, u16, &HeaderMap, &[u8]) -> LlmError;
 
 /// One upstream's HTTP client.
+///
+/// Each thread gets its own reqwest client, so its own connection pool. A pooled connection's task
+/// lives on the runtime that opened it; shared between an actix server's workers (one single-thread
+/// runtime each), a request on one worker would hand its exchange to the connection's worker and
+/// back, two cross-thread wake-ups per request. Per thread, a request stays on its worker.
 pub struct UpstreamClient {
     id: ProviderId,
-    client: reqwest::Client,
+    /// The settings every thread's client is built from; also the client of last resort.
+    template: ClientTemplate,
+    clients: ThreadLocal<reqwest::Client>,
     timeouts: HttpTimeouts,
     on_status: StatusMapper,
+}
+
+/// What a thread's client is built from, and the client built when the provider was created (which
+/// proved the settings build).
+struct ClientTemplate {
+    headers: HeaderMap,
+    connect_timeout: Duration,
+    fallback: reqwest::Client,
+}
+
+impl ClientTemplate {
+    fn build(
+        id: &ProviderId,
+        headers: &HeaderMap,
+        connect_timeout: Duration,
+    ) -> Result<reqwest::Client, LlmError> {
+        reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .default_headers(headers.clone())
+            .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
+            // Redirects are not followed: an upstream must not send the gateway to an address the
+            // configuration did not name (and skipping the redirect layer spares a URL parse per
+            // request).
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|error| {
+                LlmError::internal(format!("provider {id}: could not build the HTTP client"))
+                    .with_cause(error.without_url())
+            })
+    }
 }
 
 impl fmt::Debug for UpstreamClient {
@@ -50,24 +89,29 @@ impl UpstreamClient {
         on_status: StatusMapper,
     ) -> Result<Self, LlmError> {
         install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .connect_timeout(timeouts.connect)
-            .default_headers(headers)
-            .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
-            // Redirects are not followed: an upstream must not send the gateway to an address the
-            // configuration did not name (and skipping the redirect layer spares a URL parse per
-            // request).
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| {
-                LlmError::internal(format!("provider {id}: could not build the HTTP client"))
-                    .with_cause(error.without_url())
-            })?;
+        let fallback = ClientTemplate::build(&id, &headers, timeouts.connect)?;
         Ok(Self {
             id,
-            client,
+            template: ClientTemplate {
+                headers,
+                connect_timeout: timeouts.connect,
+                fallback,
+            },
+            clients: ThreadLocal::new(),
             timeouts,
             on_status,
+        })
+    }
+
+    /// This thread's client, built on its first request.
+    fn client(&self) -> &reqwest::Client {
+        self.clients.get_or(|| {
+            ClientTemplate::build(&self.id, &self.template.headers, self.template.connect_timeout)
+                .unwrap_or_else(|error| {
+                    // The same settings built once already; should it ever fail, share that client.
+                    tracing::warn!(provider = %self.id, %error, "using the shared HTTP client");
+                    self.template.fallback.clone()
+                })
         })
     }
 
@@ -88,7 +132,7 @@ impl UpstreamClient {
         } else {
             "application/json"
         };
-        self.client
+        self.client()
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(reqwest::header::ACCEPT, accept)
@@ -97,7 +141,7 @@ impl UpstreamClient {
 
     /// A GET that accepts JSON.
     pub fn get_json(&self, url: Url) -> RequestBuilder {
-        self.client
+        self.client()
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
     }
