@@ -3,12 +3,19 @@
 //! Object keys are sorted at every level (by their UTF-8 bytes), there is no whitespace, strings use
 //! serde_json's escaping, and numbers are normalised so that `0`, `0.0` and `-0.0` are one spelling: a
 //! float with an integral value that fits an `i64` is written as that integer.
+//!
+//! Cache keys are written by the serializer in `canonical_serializer`, straight from the request; this
+//! module holds the string and number rules it shares, and (in tests) the definition over a
+//! `serde_json::Value` that keys were first computed with and that the serializer must still match.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
+#[cfg(test)]
 use serde_json::{Number, Value};
 
-/// Appends the canonical form of `value` to `out`.
+/// Appends the canonical form of `value` to `out`: the definition the serializer in
+/// `canonical_serializer` must match byte for byte (its tests compare the two).
+#[cfg(test)]
 pub fn write_canonical(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
@@ -39,6 +46,7 @@ pub fn write_canonical(value: &Value, out: &mut String) {
     }
 }
 
+#[cfg(test)]
 fn write_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut String) {
     out.push('{');
     for (index, (name, item)) in entries.enumerate() {
@@ -63,23 +71,35 @@ pub fn to_canonical_string(value: &Value) -> String {
 /// The largest magnitude below which every integral f64 is exactly an i64 (2^63).
 const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
 
+#[cfg(test)]
 fn write_number(number: &Number, out: &mut String) {
     if let Some(unsigned) = number.as_u64() {
-        let _ = write!(out, "{unsigned}");
+        write_integer(unsigned, out);
     } else if let Some(signed) = number.as_i64() {
-        let _ = write!(out, "{signed}");
+        write_integer(signed, out);
     } else if let Some(float) = number.as_f64() {
-        if float.fract() == 0.0 && float.abs() < I64_LIMIT {
-            // Integral and in range: the cast is exact, and -0.0 becomes 0.
-            let _ = write!(out, "{}", float as i64);
-        } else {
-            // Rust's shortest round-trip formatting: one spelling per f64 value.
-            let _ = write!(out, "{float:?}");
-        }
+        write_float(float, out);
     }
 }
 
-fn write_string(text: &str, out: &mut String) {
+/// Appends an integer.
+pub(crate) fn write_integer(value: impl fmt::Display, out: &mut String) {
+    let _ = write!(out, "{value}");
+}
+
+/// Appends a finite float: as an integer when it is integral and fits an `i64`, else in Rust's
+/// shortest round-trip form.
+pub(crate) fn write_float(float: f64, out: &mut String) {
+    if float.fract() == 0.0 && float.abs() < I64_LIMIT {
+        // Integral and in range: the cast is exact, and -0.0 becomes 0.
+        let _ = write!(out, "{}", float as i64);
+    } else {
+        // Rust's shortest round-trip formatting: one spelling per f64 value.
+        let _ = write!(out, "{float:?}");
+    }
+}
+
+pub(crate) fn write_string(text: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(text.len() + 2);
     out.push('"');

@@ -3,10 +3,10 @@
 use std::fmt;
 
 use llm_core::{ChatRequest, ProviderId};
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::canonical::write_canonical;
+use crate::canonical::{write_integer, write_string};
+use crate::canonical_serializer::write_canonical_of;
 
 /// The version of the key and entry format; bumping it orphans every stored entry.
 pub const FORMAT_VERSION: u32 = 1;
@@ -42,7 +42,7 @@ impl CacheKey {
     /// The key of `request` when served by `model` on `provider`.
     pub fn for_request(namespace: &str, provider: &ProviderId, model: &str, request: &ChatRequest) -> Self {
         let mut canonical = String::with_capacity(1024);
-        write_canonical(&answer_inputs(provider, model, request), &mut canonical);
+        write_answer_inputs(provider, model, request, &mut canonical);
         let digest = Sha256::digest(canonical.as_bytes());
         let mut key = String::with_capacity(namespace.len() + 8 + 64);
         key.push_str(namespace);
@@ -63,34 +63,31 @@ impl fmt::Display for CacheKey {
     }
 }
 
-/// The document that is hashed: `{"provider", "model", "output_cap", "request": {...}}`.
+/// Writes the canonical document that is hashed: `{"model", "output_cap", "provider", "request": {...}}`
+/// (keys in canonical order).
 ///
 /// The request's own fields (unknown ones included, as serde flattens them) sit under `request`, so no
-/// forwarded field can collide with the route fields.
-fn answer_inputs(provider: &ProviderId, model: &str, request: &ChatRequest) -> Value {
-    let fields = match serde_json::to_value(request) {
-        Ok(Value::Object(mut fields)) => {
-            for name in EXCLUDED_FIELDS {
-                fields.remove(name);
-            }
-            Value::Object(fields)
-        }
+/// forwarded field can collide with the route fields. The request is serialised straight into its
+/// canonical form, with the same bytes `write_canonical` gives its `serde_json::Value`.
+fn write_answer_inputs(provider: &ProviderId, model: &str, request: &ChatRequest, out: &mut String) {
+    out.push_str("{\"model\":");
+    write_string(model, out);
+    out.push_str(",\"output_cap\":");
+    match request.max_output_tokens() {
+        Some(cap) => write_integer(cap, out),
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"provider\":");
+    write_string(provider.as_str(), out);
+    out.push_str(",\"request\":");
+    let request_start = out.len();
+    if let Err(error) = write_canonical_of(request, &EXCLUDED_FIELDS, out) {
         // Serialising these types cannot fail; should it ever, the debug form still tells requests apart.
-        Ok(other) => other,
-        Err(error) => {
-            tracing::error!(%error, "chat request did not serialise for the cache key");
-            Value::String(format!("{request:?}"))
-        }
-    };
-    let mut document = Map::with_capacity(4);
-    document.insert("provider".to_owned(), Value::String(provider.as_str().to_owned()));
-    document.insert("model".to_owned(), Value::String(model.to_owned()));
-    document.insert(
-        "output_cap".to_owned(),
-        request.max_output_tokens().map_or(Value::Null, Value::from),
-    );
-    document.insert("request".to_owned(), fields);
-    Value::Object(document)
+        tracing::error!(%error, "chat request did not serialise for the cache key");
+        out.truncate(request_start);
+        write_string(&format!("{request:?}"), out);
+    }
+    out.push('}');
 }
 
 fn push_hex(out: &mut String, bytes: &[u8]) {
@@ -103,7 +100,86 @@ fn push_hex(out: &mut String, bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    use llm_core::{Message, MessageContent, Role, Stop, Tool};
+    use serde_json::{Map, Value, json};
+
     use super::*;
+    use crate::canonical::write_canonical;
+
+    /// The document as keys were first built: through a `serde_json::Value`. Stored keys must not change.
+    fn answer_inputs_through_value(provider: &ProviderId, model: &str, request: &ChatRequest) -> String {
+        let Ok(Value::Object(mut fields)) = serde_json::to_value(request) else {
+            panic!("requests serialise to objects");
+        };
+        for name in EXCLUDED_FIELDS {
+            fields.remove(name);
+        }
+        let mut document = Map::new();
+        document.insert("provider".to_owned(), Value::String(provider.as_str().to_owned()));
+        document.insert("model".to_owned(), Value::String(model.to_owned()));
+        document.insert(
+            "output_cap".to_owned(),
+            request.max_output_tokens().map_or(Value::Null, Value::from),
+        );
+        document.insert("request".to_owned(), Value::Object(fields));
+        let mut out = String::new();
+        write_canonical(&Value::Object(document), &mut out);
+        out
+    }
+
+    fn requests() -> Vec<ChatRequest> {
+        let mut rich: ChatRequest = serde_json::from_value(json!({
+            "model": "alias",
+            "messages": [
+                {"role": "system", "content": "Be \"brief\"\n\ttabs \u{1} é 😀"},
+                {"role": "user", "content": [{"type": "text", "text": "hi"},
+                    {"type": "image_url", "image_url": {"url": "data:x", "detail": "low"}}]},
+                {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+                    "function": {"name": "f", "arguments": "{\"b\":1,\"a\":2}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "42"}
+            ],
+            "temperature": 0.7, "top_p": 1.0, "max_tokens": 64, "n": 1, "seed": -3,
+            "stop": ["\n", "END"], "user": "u", "stream": true,
+            "stream_options": {"include_usage": true},
+            "tools": [{"type": "function", "function": {"name": "f", "description": "d",
+                "parameters": {"type": "object", "properties": {"z": {"type": "number"}, "a": {}}}}}],
+            "tool_choice": {"type": "function", "function": {"name": "f"}},
+            "parallel_tool_calls": false,
+            "response_format": {"type": "json_schema", "json_schema": {"name": "s", "schema": {"b": 1, "a": [1.5, -0.0, 2.0, 1e300]}}},
+            "presence_penalty": -0.5, "frequency_penalty": 0.0,
+            "logit_bias": {"50256": -100, "11": 5}, "metadata": {"z": null, "a": {"y": true, "x": false}},
+            "reasoning_effort": "low"
+        }))
+        .unwrap();
+        let plain = ChatRequest::from_prompt("m", "hello");
+        let mut capped = plain.clone();
+        capped.max_completion_tokens = Some(10);
+        capped.max_tokens = Some(20);
+        capped.stop = Some(Stop(vec!["x".into()]));
+        capped.temperature = Some(f64::NAN);
+        rich.messages.push(Message::text(Role::User, "again"));
+        let mut with_tool = plain.clone();
+        with_tool.tools = Some(vec![
+            serde_json::from_value::<Tool>(json!({"type": "function",
+            "function": {"name": "g"}}))
+            .unwrap(),
+        ]);
+        with_tool.messages.push(Message {
+            content: Some(MessageContent::Text(String::new())),
+            ..Message::text(Role::Assistant, "")
+        });
+        vec![ChatRequest::default(), plain, capped, rich, with_tool]
+    }
+
+    #[test]
+    fn keys_are_the_bytes_the_value_path_hashed() {
+        let provider = ProviderId::new("openai");
+        for request in requests() {
+            let mut direct = String::new();
+            write_answer_inputs(&provider, "gpt-4o", &request, &mut direct);
+            assert_eq!(direct, answer_inputs_through_value(&provider, "gpt-4o", &request));
+        }
+    }
 
     #[test]
     fn the_version_tag_names_the_format_version() {

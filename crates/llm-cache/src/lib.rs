@@ -11,6 +11,7 @@
 mod answer;
 mod backend;
 mod canonical;
+mod canonical_serializer;
 mod error;
 mod footprint;
 mod front;
