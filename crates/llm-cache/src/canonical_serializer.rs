@@ -10,7 +10,7 @@
 
 use std::fmt::{self, Display};
 
-use serde::ser::{self, Impossible, Serialize};
+use serde::ser::{self, Serialize};
 
 use crate::canonical::{write_float, write_integer, write_string};
 
@@ -278,47 +278,28 @@ impl<'a> Array<'a> {
     }
 }
 
-impl ser::SerializeSeq for Array<'_> {
-    type Ok = ();
-    type Error = CanonicalError;
+/// Sequences, tuples and tuple structs are all arrays.
+macro_rules! array_serializer {
+    ($trait:ident, $method:ident) => {
+        impl ser::$trait for Array<'_> {
+            type Ok = ();
+            type Error = CanonicalError;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
-        self.element(value)
-    }
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+                self.element(value)
+            }
 
-    fn end(self) -> Done {
-        self.close();
-        Ok(())
-    }
+            fn end(self) -> Done {
+                self.close();
+                Ok(())
+            }
+        }
+    };
 }
 
-impl ser::SerializeTuple for Array<'_> {
-    type Ok = ();
-    type Error = CanonicalError;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
-        self.element(value)
-    }
-
-    fn end(self) -> Done {
-        self.close();
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for Array<'_> {
-    type Ok = ();
-    type Error = CanonicalError;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
-        self.element(value)
-    }
-
-    fn end(self) -> Done {
-        self.close();
-        Ok(())
-    }
-}
+array_serializer!(SerializeSeq, serialize_element);
+array_serializer!(SerializeTuple, serialize_element);
+array_serializer!(SerializeTupleStruct, serialize_field);
 
 /// An object being collected: its entries are written sorted when it ends.
 struct Object<'a> {
@@ -368,7 +349,7 @@ impl ser::SerializeMap for Object<'_> {
     type Error = CanonicalError;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Done {
-        self.key = Some(key.serialize(MapKey)?);
+        self.key = Some(map_key(key)?);
         Ok(())
     }
 
@@ -431,170 +412,14 @@ impl ser::SerializeStructVariant for VariantWrapper<Object<'_>> {
     }
 }
 
-/// Map keys as serde_json takes them: strings, and numbers, bools and chars as their text.
-struct MapKey;
-
-impl ser::Serializer for MapKey {
-    type Ok = String;
-    type Error = CanonicalError;
-    type SerializeSeq = Impossible<String, CanonicalError>;
-    type SerializeTuple = Impossible<String, CanonicalError>;
-    type SerializeTupleStruct = Impossible<String, CanonicalError>;
-    type SerializeTupleVariant = Impossible<String, CanonicalError>;
-    type SerializeMap = Impossible<String, CanonicalError>;
-    type SerializeStruct = Impossible<String, CanonicalError>;
-    type SerializeStructVariant = Impossible<String, CanonicalError>;
-
-    fn serialize_str(self, value: &str) -> Result<String, CanonicalError> {
-        Ok(value.to_owned())
+/// A map key as serde_json takes it: a string as itself; a number, bool or char as its text.
+fn map_key<T: Serialize + ?Sized>(key: &T) -> Result<String, CanonicalError> {
+    match serde_json::to_value(key).map_err(ser::Error::custom)? {
+        serde_json::Value::String(text) => Ok(text),
+        serde_json::Value::Number(number) => Ok(number.to_string()),
+        serde_json::Value::Bool(flag) => Ok(flag.to_string()),
+        _ => Err(ser::Error::custom("an object key must be a string")),
     }
-
-    fn serialize_char(self, value: char) -> Result<String, CanonicalError> {
-        Ok(value.to_string())
-    }
-
-    fn serialize_bool(self, value: bool) -> Result<String, CanonicalError> {
-        Ok(value.to_string())
-    }
-
-    fn serialize_i8(self, value: i8) -> Result<String, CanonicalError> {
-        Ok(value.to_string())
-    }
-
-    fn serialize_i16(self, value: i16) -> Result<String, CanonicalError> {
-        Ok(value.to_string())
-    }
-
-    fn serialize_i32(self, value: i32) -> Result<String, CanonicalError> {
-        Ok(value.to_string())
-    }
-
-    fn serialize_i64(self, value: i64) -> Result<String, CanonicalError> {
-        Ok(value.to_string())
-    }
-
-    fn serialize_u8(self, value: u8) -> Result<String, CanonicalError> {
-        Ok(value.to_string())
-    }
-
-    fn serialize_u16(self, value: u16) -> Result<String, CanonicalError> {
-        Ok(value.to_string())
-    }
-
-    fn serialize_u32(self, value: u32) -> Result<String, CanonicalError> {
-        Ok(value.to_string())
-    }
-
-    fn serialize_u64(self, value: u64) -> Result<String, CanonicalError> {
-        Ok(value.to_string())
-    }
-
-    fn serialize_f32(self, _value: f32) -> Result<String, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_f64(self, _value: f64) -> Result<String, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_bytes(self, _value: &[u8]) -> Result<String, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_none(self) -> Result<String, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<String, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_unit(self) -> Result<String, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<String, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        variant: &'static str,
-    ) -> Result<String, CanonicalError> {
-        Ok(variant.to_owned())
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        value: &T,
-    ) -> Result<String, CanonicalError> {
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _value: &T,
-    ) -> Result<String, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleStruct, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleVariant, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStruct, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStructVariant, CanonicalError> {
-        Err(key_must_be_a_string())
-    }
-}
-
-fn key_must_be_a_string() -> CanonicalError {
-    ser::Error::custom("an object key must be a string")
 }
 
 #[cfg(test)]
