@@ -34,30 +34,27 @@ pub type StatusMapper = fn(&ProviderId, u16, &HeaderMap, &[u8]) -> LlmError;
 /// back, two cross-thread wake-ups per request. Per thread, a request stays on its worker.
 pub struct UpstreamClient {
     id: ProviderId,
-    /// The settings every thread's client is built from; also the client of last resort.
-    template: ClientTemplate,
+    /// What every thread's client is built from.
+    settings: ClientSettings,
+    /// The client built when the provider was created (proving the settings build); used by a thread
+    /// whose own client failed to build.
+    fallback: reqwest::Client,
     clients: ThreadLocal<reqwest::Client>,
     timeouts: HttpTimeouts,
     on_status: StatusMapper,
 }
 
-/// What a thread's client is built from, and the client built when the provider was created (which
-/// proved the settings build).
-struct ClientTemplate {
+/// What a thread's client is built from.
+struct ClientSettings {
     headers: HeaderMap,
     connect_timeout: Duration,
-    fallback: reqwest::Client,
 }
 
-impl ClientTemplate {
-    fn build(
-        id: &ProviderId,
-        headers: &HeaderMap,
-        connect_timeout: Duration,
-    ) -> Result<reqwest::Client, LlmError> {
+impl ClientSettings {
+    fn build(&self, id: &ProviderId) -> Result<reqwest::Client, LlmError> {
         reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .default_headers(headers.clone())
+            .connect_timeout(self.connect_timeout)
+            .default_headers(self.headers.clone())
             .user_agent(concat!("llm-gateway/", env!("CARGO_PKG_VERSION")))
             // Redirects are not followed: an upstream must not send the gateway to an address the
             // configuration did not name (and skipping the redirect layer spares a URL parse per
@@ -89,14 +86,15 @@ impl UpstreamClient {
         on_status: StatusMapper,
     ) -> Result<Self, LlmError> {
         install_crypto_provider();
-        let fallback = ClientTemplate::build(&id, &headers, timeouts.connect)?;
+        let settings = ClientSettings {
+            headers,
+            connect_timeout: timeouts.connect,
+        };
+        let fallback = settings.build(&id)?;
         Ok(Self {
             id,
-            template: ClientTemplate {
-                headers,
-                connect_timeout: timeouts.connect,
-                fallback,
-            },
+            settings,
+            fallback,
             clients: ThreadLocal::new(),
             timeouts,
             on_status,
@@ -106,12 +104,11 @@ impl UpstreamClient {
     /// This thread's client, built on its first request.
     fn client(&self) -> &reqwest::Client {
         self.clients.get_or(|| {
-            ClientTemplate::build(&self.id, &self.template.headers, self.template.connect_timeout)
-                .unwrap_or_else(|error| {
-                    // The same settings built once already; should it ever fail, share that client.
-                    tracing::warn!(provider = %self.id, %error, "using the shared HTTP client");
-                    self.template.fallback.clone()
-                })
+            self.settings.build(&self.id).unwrap_or_else(|error| {
+                // The same settings built once already; should it ever fail, share that client.
+                tracing::warn!(provider = %self.id, %error, "using the shared HTTP client");
+                self.fallback.clone()
+            })
         })
     }
 
