@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::cli::GatewayArgs;
 use crate::client;
+use crate::gateway_config::{self, ConfigOptions, Scenario};
 
 /// A child process, killed (and reaped) on drop.
 pub struct ChildProcess {
@@ -125,6 +127,45 @@ pub struct Gateway {
     pub process: ChildProcess,
     pub address: SocketAddr,
     pub log: PathBuf,
+}
+
+/// The mock upstream (no latency) and a gateway in the default configuration in front of it: the
+/// setup of `soak`, `streams` and `floor`.
+pub struct DefaultSetup {
+    pub upstream: ChildProcess,
+    pub upstream_address: SocketAddr,
+    pub gateway: Gateway,
+}
+
+/// Starts a [`DefaultSetup`]; the gateway's files are named after `name`.
+pub async fn spawn_default_setup(
+    args: &GatewayArgs,
+    name: &str,
+    chunks: u32,
+    chunk_delay_ms: u64,
+    cache_off: bool,
+) -> anyhow::Result<DefaultSetup> {
+    let server_bin = server_bin(args.server_bin.as_deref())?;
+    let (upstream, upstream_address) = spawn_upstream(&UpstreamSettings {
+        latency_ms: 0,
+        chunks,
+        chunk_delay_ms,
+        workers: args.upstream_workers,
+    })?;
+    let config = gateway_config::render(
+        Scenario::Default,
+        &ConfigOptions {
+            upstream: upstream_address,
+            redis_url: &args.redis_url,
+            cache_off,
+        },
+    );
+    let gateway = spawn_gateway(&server_bin, name, &config).await?;
+    Ok(DefaultSetup {
+        upstream,
+        upstream_address,
+        gateway,
+    })
 }
 
 /// Writes `config` to the scratch directory, starts the gateway on it with `LLM_LOG=warn` and

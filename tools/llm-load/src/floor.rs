@@ -12,9 +12,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::children::{self, UpstreamSettings};
+use crate::children;
 use crate::cli::FloorArgs;
-use crate::gateway_config::{self, ConfigOptions, Scenario};
 use crate::load::{Kind, Tally, Workload};
 use crate::proc_stats::{self, TICKS_PER_SECOND, ticks_to_micros};
 use crate::report::{self, Plan};
@@ -122,23 +121,12 @@ async fn floor(args: &FloorArgs, nginx_bin: &Path) -> anyhow::Result<ExitCode> {
         &args.gateway,
     );
     let started = Instant::now();
-    let server_bin = children::server_bin(args.gateway.server_bin.as_deref())?;
-    let (mut upstream, upstream_address) = children::spawn_upstream(&UpstreamSettings {
-        latency_ms: 0,
-        chunks: args.chunks,
-        chunk_delay_ms: 0,
-        workers: args.gateway.upstream_workers,
-    })?;
+    let children::DefaultSetup {
+        mut upstream,
+        upstream_address,
+        mut gateway,
+    } = children::spawn_default_setup(&args.gateway, "floor-default", args.chunks, 0, false).await?;
     let mut nginx = children::spawn_nginx(nginx_bin, upstream_address, &args.nginx_workers).await?;
-    let config = gateway_config::render(
-        Scenario::Default,
-        &ConfigOptions {
-            upstream: upstream_address,
-            redis_url: &args.gateway.redis_url,
-            cache_off: false,
-        },
-    );
-    let mut gateway = children::spawn_gateway(&server_bin, "floor-default", &config).await?;
     let targets = Targets {
         upstream_pid: upstream.pid(),
         upstream: upstream_address,

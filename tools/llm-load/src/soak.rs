@@ -5,9 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::children::{self, UpstreamSettings};
+use crate::children;
 use crate::cli::SoakArgs;
-use crate::gateway_config::{self, ConfigOptions, Scenario};
 use crate::load::{self, Budget, Kind, Workload};
 use crate::proc_stats::{kib_to_mib, peak_rss_kib};
 use crate::rss_sampler::{RssSample, RssSampler};
@@ -25,22 +24,8 @@ pub fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn soak(args: &SoakArgs) -> anyhow::Result<ExitCode> {
-    let server_bin = children::server_bin(args.gateway.server_bin.as_deref())?;
-    let (_upstream, upstream_address) = children::spawn_upstream(&UpstreamSettings {
-        latency_ms: 0,
-        chunks: 20,
-        chunk_delay_ms: 0,
-        workers: args.gateway.upstream_workers,
-    })?;
-    let config = gateway_config::render(
-        Scenario::Default,
-        &ConfigOptions {
-            upstream: upstream_address,
-            redis_url: &args.gateway.redis_url,
-            cache_off: args.no_cache,
-        },
-    );
-    let gateway = children::spawn_gateway(&server_bin, "soak", &config).await?;
+    let setup = children::spawn_default_setup(&args.gateway, "soak", 20, 0, args.no_cache).await?;
+    let gateway = &setup.gateway;
     let pid = gateway.process.pid();
     let kind = if args.stream { Kind::Stream } else { Kind::Chat };
     let workload = Arc::new(Workload::new(gateway.address, GATEWAY_MODEL, kind, false));

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::children::{self, UpstreamSettings};
+use crate::children;
 use crate::cli::StreamsArgs;
-use crate::gateway_config::{self, ConfigOptions, Scenario};
 use crate::load::{self, Budget, Kind, Workload};
 use crate::proc_stats::{kib_to_mib, peak_rss_kib, rss_kib};
 use crate::rss_sampler::RssSampler;
@@ -23,22 +22,10 @@ pub fn run(args: &StreamsArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn streams(args: &StreamsArgs) -> anyhow::Result<ExitCode> {
-    let server_bin = children::server_bin(args.gateway.server_bin.as_deref())?;
-    let (_upstream, upstream_address) = children::spawn_upstream(&UpstreamSettings {
-        latency_ms: 0,
-        chunks: args.chunks,
-        chunk_delay_ms: args.chunk_delay_ms,
-        workers: args.gateway.upstream_workers,
-    })?;
-    let config = gateway_config::render(
-        Scenario::Default,
-        &ConfigOptions {
-            upstream: upstream_address,
-            redis_url: &args.gateway.redis_url,
-            cache_off: false,
-        },
-    );
-    let gateway = children::spawn_gateway(&server_bin, "streams", &config).await?;
+    let setup =
+        children::spawn_default_setup(&args.gateway, "streams", args.chunks, args.chunk_delay_ms, false)
+            .await?;
+    let gateway = &setup.gateway;
     let pid = gateway.process.pid();
     let idle_kib = rss_kib(pid)?;
     let workload = Arc::new(Workload::new(gateway.address, GATEWAY_MODEL, Kind::Stream, false));
