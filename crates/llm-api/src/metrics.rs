@@ -206,6 +206,7 @@ fn resident_bytes(status: &str) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::state::MetricsRenderer;
+    use crate::state::mock_state;
     use std::sync::Arc;
 
     #[test]
@@ -245,23 +246,12 @@ mod tests {
         assert_eq!(resident_bytes("Name: x\n"), None);
     }
 
-    async fn state_with(metrics: Option<MetricsRenderer>) -> Data<ApiState> {
-        let document = "[[providers]]\nid = \"mock\"\ntype = \"mock\"\n";
-        let config = llm_gateway::config::from_toml(document, &|_| None).unwrap();
-        Data::new(ApiState {
-            gateway: Arc::new(llm_gateway::Gateway::new(&config).await.unwrap()),
-            max_body_bytes: config.server.max_body_bytes,
-            metrics,
-            process: crate::ProcessMonitor::default(),
-        })
-    }
-
     #[actix_web::test]
     async fn metrics_answer_the_renderer_text_or_404_without_one() {
         let renderer: MetricsRenderer = Arc::new(|| "# TYPE x counter\nx 1\n".to_owned());
         let app = actix_web::test::init_service(
             actix_web::App::new()
-                .app_data(state_with(Some(renderer)).await)
+                .app_data(mock_state(Some(renderer)).await)
                 .configure(crate::configure),
         )
         .await;
@@ -274,7 +264,7 @@ mod tests {
 
         let app = actix_web::test::init_service(
             actix_web::App::new()
-                .app_data(state_with(None).await)
+                .app_data(mock_state(None).await)
                 .configure(crate::configure),
         )
         .await;

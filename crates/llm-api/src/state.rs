@@ -33,3 +33,17 @@ impl std::fmt::Debug for ApiState {
             .finish()
     }
 }
+
+/// State over one mock provider, for the crate's unit tests of routes.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) async fn mock_state(metrics: Option<MetricsRenderer>) -> actix_web::web::Data<ApiState> {
+    let document = "[[providers]]\nid = \"mock\"\ntype = \"mock\"\n";
+    let config = llm_gateway::config::from_toml(document, &|_| None).unwrap();
+    actix_web::web::Data::new(ApiState {
+        gateway: Arc::new(Gateway::new(&config).await.unwrap()),
+        max_body_bytes: config.server.max_body_bytes,
+        metrics,
+        process: ProcessMonitor::default(),
+    })
+}

@@ -81,23 +81,13 @@ mod tests {
 
     use super::*;
     use crate::MetricsRenderer;
-
-    async fn state_with(metrics: Option<MetricsRenderer>) -> Data<ApiState> {
-        let document = "[[providers]]\nid = \"mock\"\ntype = \"mock\"\n";
-        let config = llm_gateway::config::from_toml(document, &|_| None).unwrap();
-        Data::new(ApiState {
-            gateway: Arc::new(llm_gateway::Gateway::new(&config).await.unwrap()),
-            max_body_bytes: config.server.max_body_bytes,
-            metrics,
-            process: crate::ProcessMonitor::default(),
-        })
-    }
+    use crate::state::mock_state;
 
     #[actix_web::test]
     async fn the_dashboard_page_is_self_contained_html() {
         let app = init_service(
             actix_web::App::new()
-                .app_data(state_with(None).await)
+                .app_data(mock_state(None).await)
                 .configure(crate::configure),
         )
         .await;
@@ -135,7 +125,7 @@ mod tests {
         });
         let app = init_service(
             actix_web::App::new()
-                .app_data(state_with(Some(renderer)).await)
+                .app_data(mock_state(Some(renderer)).await)
                 .configure(crate::configure),
         )
         .await;
@@ -157,7 +147,7 @@ mod tests {
     async fn dashboard_data_reads_zero_without_a_renderer() {
         let app = init_service(
             actix_web::App::new()
-                .app_data(state_with(None).await)
+                .app_data(mock_state(None).await)
                 .configure(crate::configure),
         )
         .await;
